@@ -1,0 +1,65 @@
+//! The authenticated caller, loaded from the database on every request so a
+//! deactivated or deleted user loses access at once, whatever their token says.
+
+use entity::enums::Role;
+use entity::ids::{OrganizationId, UserId};
+use entity::user;
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use super::tokens::TokenService;
+use crate::error::{Error, Result};
+
+/// The caller of an operation: who, in which organisation, with which role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    /// The calling user.
+    pub user_id: UserId,
+    /// Their organisation: every read and write is scoped to it.
+    pub org_id: OrganizationId,
+    /// What they may do.
+    pub role: Role,
+}
+
+impl Principal {
+    /// True for organisation administrators.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Refuses anyone but an administrator.
+    pub fn require_admin(&self) -> Result<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::forbidden("only administrators may do this"))
+        }
+    }
+}
+
+/// Verifies a bearer token and loads its user as the principal.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    tokens: &TokenService,
+    bearer: &str,
+) -> Result<Principal> {
+    let claims = tokens
+        .verify(bearer)
+        .map_err(|e| Error::Unauthenticated(e.to_string()))?;
+    let user_id: UserId = claims
+        .sub
+        .parse()
+        .map_err(|_| Error::Unauthenticated("invalid token: subject is not a user id".into()))?;
+    load(db, user_id).await
+}
+
+/// Loads an active, undeleted user as a principal.
+pub async fn load(db: &impl ConnectionTrait, user_id: UserId) -> Result<Principal> {
+    match user::Entity::find_by_id(user_id).one(db).await? {
+        Some(user) if user.active && user.deleted_at.is_none() => Ok(Principal {
+            user_id: user.id,
+            org_id: user.org_id,
+            role: user.role,
+        }),
+        _ => Err(Error::Unauthenticated("account is not active".into())),
+    }
+}

@@ -1,0 +1,364 @@
+//! Settings: built-in defaults, overlaid by `fieldsync.toml`, overlaid by
+//! `FIELDSYNC_*` environment variables, then validated once at start.
+//!
+//! Environment variables name a section and a key joined by one underscore:
+//! `FIELDSYNC_DATABASE_URL` sets `database.url`, `FIELDSYNC_AUTH_JWT_SECRET`
+//! sets `auth.jwt_secret`. Lists (such as `auth.public_keys`) belong in the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The sections an environment variable may address, in matching order.
+const SECTIONS: [&str; 5] = ["server", "database", "auth", "graphql", "log"];
+
+/// A setting that is missing, malformed or out of range; names the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or environment could not be read into [`Settings`].
+    #[error("configuration could not be read: {0}")]
+    Read(#[from] Box<figment::Error>),
+    /// A value was read but is not acceptable.
+    #[error("invalid setting `{setting}`: {problem}")]
+    Invalid {
+        /// Dotted name of the setting, e.g. `database.url`.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// Everything the server and the CLI read from configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// HTTP listener and request limits.
+    pub server: ServerSettings,
+    /// Where the data lives.
+    pub database: DatabaseSettings,
+    /// Token verification and built-in login.
+    pub auth: AuthSettings,
+    /// GraphQL execution limits and developer tooling.
+    pub graphql: GraphqlSettings,
+    /// Log filter and format.
+    pub log: LogSettings,
+}
+
+/// HTTP listener and request limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// A request still running after this long is answered 408.
+    pub request_timeout_secs: u64,
+    /// Origins allowed by CORS; empty allows none, `["*"]` allows any.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// PostgreSQL only: the schema to create and use instead of `public`.
+    pub schema: Option<String>,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://fieldsync.db?mode=rwc".into(),
+            max_connections: 8,
+            schema: None,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// True when the URL names an SQLite database.
+    pub fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite:")
+    }
+
+    /// The directory of the SQLite file, when there is one.
+    fn sqlite_dir(&self) -> Option<PathBuf> {
+        let rest = self.url.strip_prefix("sqlite:")?;
+        let path = rest.trim_start_matches("//").split('?').next()?;
+        if path.is_empty() || path.starts_with(":memory:") {
+            return None;
+        }
+        Some(
+            Path::new(path)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        )
+    }
+}
+
+/// Signature algorithm of a configured public key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyAlgorithm {
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+}
+
+/// One identity provider public key in a PEM file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublicKeySettings {
+    /// The `kid` header that selects this key.
+    pub kid: String,
+    /// The algorithm tokens signed with it must declare.
+    pub algorithm: KeyAlgorithm,
+    /// Path of the PEM file.
+    pub path: PathBuf,
+}
+
+/// Token verification and built-in login.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// HS256 secret; when unset one is generated into `secret_file`.
+    pub jwt_secret: Option<String>,
+    /// Where the generated secret is kept; defaults to beside the SQLite file.
+    pub secret_file: Option<PathBuf>,
+    /// Required `iss` claim.
+    pub issuer: String,
+    /// Required `aud` claim.
+    pub audience: String,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub leeway_secs: u64,
+    /// Lifetime of access tokens issued by login and refresh.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_ttl_secs: u64,
+    /// RS256/ES256 public keys of an identity provider, chosen by `kid`.
+    pub public_keys: Vec<PublicKeySettings>,
+    /// A JWKS document on disk, consulted by `kid` after `public_keys`.
+    pub jwks_file: Option<PathBuf>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            secret_file: None,
+            issuer: "fieldsync".into(),
+            audience: "fieldsync".into(),
+            leeway_secs: 30,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            public_keys: Vec::new(),
+            jwks_file: None,
+        }
+    }
+}
+
+/// GraphQL execution limits and developer tooling.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GraphqlSettings {
+    /// Whether `__schema`/`__type` queries are answered.
+    pub introspection: bool,
+    /// Whether GET /graphql serves GraphiQL to browsers.
+    pub graphiql: bool,
+    /// Deepest selection allowed.
+    pub max_depth: usize,
+    /// Largest query complexity allowed (each field, aliases included, costs 1).
+    pub max_complexity: usize,
+    /// Largest batch of operations in one POST; 0 refuses batches.
+    pub max_batch_size: usize,
+    /// Largest `first` a connection accepts.
+    pub max_page_size: u64,
+}
+
+impl Default for GraphqlSettings {
+    fn default() -> Self {
+        Self {
+            introspection: true,
+            graphiql: true,
+            max_depth: 12,
+            max_complexity: 500,
+            max_batch_size: 0,
+            max_page_size: 100,
+        }
+    }
+}
+
+/// Log filter and format.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// A `tracing_subscriber::EnvFilter` directive; `RUST_LOG` wins when set.
+    pub filter: String,
+    /// Emit JSON lines instead of human-readable text.
+    pub json: bool,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            filter: "info,sqlx=warn,sqlx::postgres::notice=warn,sea_orm_migration=warn".into(),
+            json: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads defaults < `file` (if it exists) < `FIELDSYNC_*`, then validates.
+    pub fn load(file: &Path) -> Result<Self, ConfigError> {
+        let settings: Settings = Figment::new()
+            .merge(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("FIELDSYNC_").map(|key| env_key_to_path(key.as_str()).into()))
+            .extract()
+            .map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every value that serde's types cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, problem: &str| {
+            Err(ConfigError::Invalid {
+                setting,
+                problem: problem.into(),
+            })
+        };
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return invalid("database.url", "must start with sqlite: or postgres://");
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if let Some(schema) = &self.database.schema {
+            let ok = !schema.is_empty()
+                && schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return invalid("database.schema", "letters, digits and _ only");
+            }
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return invalid("server.body_limit_bytes", "must be at least 1024");
+        }
+        if self.server.request_timeout_secs == 0 {
+            return invalid("server.request_timeout_secs", "must be at least 1");
+        }
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.len() < 32
+        {
+            return invalid("auth.jwt_secret", "must be at least 32 bytes");
+        }
+        if self.auth.issuer.is_empty() {
+            return invalid("auth.issuer", "must not be empty");
+        }
+        if self.auth.audience.is_empty() {
+            return invalid("auth.audience", "must not be empty");
+        }
+        if self.auth.leeway_secs > 300 {
+            return invalid("auth.leeway_secs", "must be at most 300");
+        }
+        if self.auth.access_token_ttl_secs == 0 {
+            return invalid("auth.access_token_ttl_secs", "must be at least 1");
+        }
+        if self.auth.refresh_token_ttl_secs < self.auth.access_token_ttl_secs {
+            return invalid(
+                "auth.refresh_token_ttl_secs",
+                "must not be shorter than auth.access_token_ttl_secs",
+            );
+        }
+        if self.graphql.max_depth == 0 {
+            return invalid("graphql.max_depth", "must be at least 1");
+        }
+        if self.graphql.max_complexity == 0 {
+            return invalid("graphql.max_complexity", "must be at least 1");
+        }
+        if self.graphql.max_page_size == 0 {
+            return invalid("graphql.max_page_size", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Where the generated HS256 secret is kept when none is configured.
+    pub fn secret_file(&self) -> PathBuf {
+        self.auth.secret_file.clone().unwrap_or_else(|| {
+            self.database
+                .sqlite_dir()
+                .unwrap_or_default()
+                .join("fieldsync.secret")
+        })
+    }
+}
+
+/// `DATABASE_URL` → `database.url`; keys outside the known sections pass
+/// through unchanged (and are ignored on extraction).
+fn env_key_to_path(key: &str) -> String {
+    let key = key.to_ascii_lowercase();
+    for section in SECTIONS {
+        if let Some(rest) = key.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
+            return format!("{section}.{rest}");
+        }
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_names_map_to_section_and_key() {
+        assert_eq!(env_key_to_path("DATABASE_URL"), "database.url");
+        assert_eq!(
+            env_key_to_path("AUTH_ACCESS_TOKEN_TTL_SECS"),
+            "auth.access_token_ttl_secs"
+        );
+        assert_eq!(env_key_to_path("TEST_POSTGRES_URL"), "test_postgres_url");
+    }
+
+    #[test]
+    fn secret_file_sits_beside_the_sqlite_file() {
+        let mut settings = Settings::default();
+        settings.database.url = "sqlite:///var/lib/fs/data.db?mode=rwc".into();
+        assert_eq!(
+            settings.secret_file(),
+            PathBuf::from("/var/lib/fs/fieldsync.secret")
+        );
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_by_name() {
+        let mut settings = Settings::default();
+        settings.auth.jwt_secret = Some("short".into());
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("auth.jwt_secret"), "{err}");
+    }
+}

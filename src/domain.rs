@@ -1,0 +1,14 @@
+//! The rules: who may see what, and (later) how entities change. Every
+//! function takes the caller's [`Principal`](crate::auth::Principal) and a
+//! `&impl ConnectionTrait`, so the caller owns the transaction, and reads only
+//! through [`scope`], so nothing escapes the caller's organisation.
+
+pub mod buildings;
+pub mod compliance;
+pub mod metrics;
+pub mod organizations;
+pub mod pagination;
+pub mod scope;
+pub mod tasks;
+pub mod users;
+pub mod workers;

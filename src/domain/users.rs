@@ -1,0 +1,157 @@
+//! Users and who may see whom. Administrators see everyone in their
+//! organisation. Workers see themselves, administrators and the workers they
+//! share a building with. Clients see themselves, administrators and the
+//! workers of their buildings, never another client. Email addresses are
+//! shown only to the user and administrators; password hashes never leave.
+
+use chrono::Utc;
+use entity::enums::Role;
+use entity::ids::{OrganizationId, UserId};
+use entity::{building_worker, organization, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, Select, Set,
+};
+
+use super::pagination::{Page, PageRequest, paginate};
+use super::scope::{BuildingScope, in_org};
+use crate::auth::{Principal, password};
+use crate::error::{Error, Result};
+
+/// The users the caller may see, before filtering and paging.
+async fn visible(db: &impl ConnectionTrait, principal: &Principal) -> Result<Select<user::Entity>> {
+    let select = in_org::<user::Entity>(principal).filter(user::Column::DeletedAt.is_null());
+    if principal.is_admin() {
+        return Ok(select);
+    }
+    let scope = BuildingScope::of(db, principal).await?;
+    let coworkers: Vec<UserId> = in_org::<building_worker::Entity>(principal)
+        .select_only()
+        .column(building_worker::Column::WorkerId)
+        .filter(scope.condition(building_worker::Column::BuildingId))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(select.filter(
+        Condition::any()
+            .add(user::Column::Id.eq(principal.user_id))
+            .add(user::Column::Role.eq(Role::Admin))
+            .add(
+                Condition::all()
+                    .add(user::Column::Role.eq(Role::Worker))
+                    .add(user::Column::Id.is_in(coworkers)),
+            ),
+    ))
+}
+
+/// The caller's own user row.
+pub async fn me(db: &impl ConnectionTrait, principal: &Principal) -> Result<user::Model> {
+    get(db, principal, principal.user_id).await
+}
+
+/// A page of visible users, optionally of one role.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    role: Option<Role>,
+    page: &PageRequest,
+) -> Result<Page<user::Model>> {
+    let mut select = visible(db, principal).await?;
+    if let Some(role) = role {
+        select = select.filter(user::Column::Role.eq(role));
+    }
+    paginate(db, select, user::Column::Id, page).await
+}
+
+/// One visible user, or `NOT_FOUND`.
+pub async fn get(db: &impl ConnectionTrait, principal: &Principal, id: UserId) -> Result<user::Model> {
+    visible(db, principal)
+        .await?
+        .filter(user::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("user"))
+}
+
+/// Whether a user reached through another entity (a task's assignee or
+/// creator) may be shown to the viewer: clients never see other clients.
+pub fn visible_by_reference(viewer: &Principal, user: &user::Model) -> bool {
+    user.org_id == viewer.org_id
+        && !(viewer.role == Role::Client && user.role == Role::Client && user.id != viewer.user_id)
+}
+
+/// Whether the viewer may read the user's email address.
+pub fn email_visible(viewer: &Principal, user: &user::Model) -> bool {
+    viewer.is_admin() || viewer.user_id == user.id
+}
+
+/// What is needed to create a user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Sign-in address; stored lowercased and unique across organisations.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// Password for built-in login; `None` for identity-provider users.
+    pub password: Option<String>,
+    /// IANA time zone, for quiet hours.
+    pub time_zone: String,
+}
+
+/// Creates a user in an organisation after checking the input.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    org_id: OrganizationId,
+    new: NewUser,
+) -> Result<user::Model> {
+    let email = new.email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 {
+        return Err(Error::bad_input("email is not an email address"));
+    }
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.len() > 200 {
+        return Err(Error::bad_input("name must be 1 to 200 characters"));
+    }
+    if organization::Entity::find_by_id(org_id).one(db).await?.is_none() {
+        return Err(Error::NotFound("organization"));
+    }
+    let taken = user::Entity::find()
+        .filter(user::Column::Email.eq(email.clone()))
+        .one(db)
+        .await?
+        .is_some();
+    if taken {
+        return Err(Error::bad_input("a user with this email already exists"));
+    }
+    let password_hash = match new.password {
+        Some(p) if p.len() < 4 => return Err(Error::bad_input("password must be at least 4 characters")),
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || password::hash(&p))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|e| Error::Internal(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let now = Utc::now();
+    let model = user::ActiveModel {
+        id: Set(UserId::new()),
+        org_id: Set(org_id),
+        email: Set(email),
+        name: Set(name),
+        role: Set(new.role),
+        active: Set(true),
+        time_zone: Set(new.time_zone),
+        location_sharing: Set(false),
+        password_hash: Set(password_hash),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(model)
+}

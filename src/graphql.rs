@@ -1,0 +1,44 @@
+//! The GraphQL API: schema assembly, the query and mutation roots, the
+//! object types clients see, and the mapping of our errors to GraphQL errors.
+
+pub mod connection;
+pub mod context;
+pub mod errors;
+pub mod inputs;
+pub mod loaders;
+pub mod mutation;
+pub mod objects;
+pub mod query;
+
+use async_graphql::{EmptySubscription, Schema};
+
+use crate::state::AppState;
+
+/// The executable schema of fieldsync.
+pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+
+/// Builds the schema with the limits of the settings and the state as data.
+pub fn build_schema(state: AppState) -> AppSchema {
+    let limits = state.settings.graphql.clone();
+    let mut builder = Schema::build(
+        query::QueryRoot,
+        mutation::MutationRoot,
+        EmptySubscription,
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(32)
+    .limit_directives(16)
+    .data(state);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL that `schema.graphql` must equal (independent of settings).
+pub fn sdl() -> String {
+    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
+        .finish()
+        .sdl()
+}

@@ -1,0 +1,115 @@
+//! fieldsync: the real-time GraphQL server of a building-operations platform.
+//!
+//! Crate map, in the order a request travels:
+//! - [`config`]: settings (defaults < `fieldsync.toml` < `FIELDSYNC_*`).
+//! - [`http`]: the axum router (`/graphql`, `/healthz`, `/readyz`).
+//! - [`auth`]: tokens, the principal, login and refresh sessions.
+//! - [`graphql`]: schema, resolvers, objects, error codes.
+//! - [`domain`]: the rules of who sees what, scoped by organisation.
+//! - [`db`]: connection and migrations; tables live in the `entity` crate,
+//!   their history in the `migration` crate.
+//! - [`demo`]: the demo organisation `serve` and `seed` load.
+//!
+//! [`Application`] wires these together; `main.rs` and the tests both use it.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod state;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::TokenService;
+use crate::config::Settings;
+use crate::state::AppState;
+
+impl AppState {
+    /// Connects to the database, applies migrations and loads the keys.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database)
+            .await
+            .with_context(|| format!("cannot open database `{}`", redact(&settings.database.url)))?;
+        let applied = db::migrate(&db).await.context("migrations failed")?;
+        if applied > 0 {
+            tracing::info!(applied, "migrations applied");
+        }
+        let tokens = TokenService::from_settings(&settings).context("invalid key material")?;
+        Ok(Self {
+            db,
+            settings: Arc::new(settings),
+            tokens: Arc::new(tokens),
+        })
+    }
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Binds the listener of `state.settings.server.bind`.
+    pub async fn build(state: AppState) -> anyhow::Result<Self> {
+        let bind = state.settings.server.bind;
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        Ok(Self {
+            listener,
+            state,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Cancelling this token stops the server gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled.
+    pub async fn run(self) -> std::io::Result<()> {
+        let router = http::router(self.state);
+        let shutdown = self.shutdown;
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+}
+
+/// A database URL with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,19 @@
+//! The one application state, built at start and shared by every handler.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::TokenService;
+use crate::config::Settings;
+
+/// What every request handler and resolver can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Pooled connection to SQLite or PostgreSQL.
+    pub db: DatabaseConnection,
+    /// The validated settings the process started with.
+    pub settings: Arc<Settings>,
+    /// Issues and verifies access tokens.
+    pub tokens: Arc<TokenService>,
+}
