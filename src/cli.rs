@@ -33,14 +33,20 @@ pub async fn ensure_demo(state: &AppState, requested: bool) -> anyhow::Result<()
     }
     let demo = match demo::find(&state.db, "demo").await? {
         Some(demo) => demo,
-        None => demo::seed(&state.db, "Demo").await.context("loading demo data failed")?,
+        None => demo::seed(&state.db, "Demo")
+            .await
+            .context("loading demo data failed")?,
     };
     print_demo(state, &demo)
 }
 
 /// Prints the logins and ready access tokens of a demo organisation.
 pub fn print_demo(state: &AppState, demo: &DemoOrg) -> anyhow::Result<()> {
-    println!("Demo organisation `{}` (password for every login: {}):", demo.slug, demo::DEMO_PASSWORD);
+    println!(
+        "Demo organisation `{}` (password for every login: {}):",
+        demo.slug,
+        demo::DEMO_PASSWORD
+    );
     let people = [
         ("admin", demo.admin, Role::Admin),
         ("client1", demo.clients[0], Role::Client),
@@ -51,7 +57,11 @@ pub fn print_demo(state: &AppState, demo: &DemoOrg) -> anyhow::Result<()> {
             .tokens
             .issue_with_ttl(id, demo.org_id, role, DEMO_TOKEN_TTL_SECS)?
             .token;
-        println!("  {:<7} {}\n          token: {token}", format!("{role:?}").to_uppercase(), demo.email(local));
+        println!(
+            "  {:<7} {}\n          token: {token}",
+            format!("{role:?}").to_uppercase(),
+            demo.email(local)
+        );
     }
     println!("  also: client2, worker2..worker4 @{}.local", demo.slug);
     Ok(())
@@ -70,7 +80,10 @@ pub async fn token_for(state: &AppState, email: &str, ttl: Option<u64>) -> anyho
         bail!("user {email} is deactivated");
     }
     let ttl = ttl.unwrap_or(state.settings.auth.access_token_ttl_secs);
-    Ok(state.tokens.issue_with_ttl(user.id, user.org_id, user.role, ttl)?.token)
+    Ok(state
+        .tokens
+        .issue_with_ttl(user.id, user.org_id, user.role, ttl)?
+        .token)
 }
 
 /// Creates a user in the organisation with this slug.
@@ -90,6 +103,12 @@ pub async fn create_user(
     else {
         bail!("no organisation with slug {org_slug}");
     };
-    let new = NewUser { email, name, role, password, time_zone };
+    let new = NewUser {
+        email,
+        name,
+        role,
+        password,
+        time_zone,
+    };
     Ok(users::create(&state.db, org.id, new).await?.id)
 }

@@ -45,7 +45,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbErr> {
 
 /// `Ok` when the database answers and no migration is pending.
 pub async fn check_ready(db: &DatabaseConnection) -> Result<(), String> {
-    db.ping().await.map_err(|e| format!("database unreachable: {e}"))?;
+    db.ping()
+        .await
+        .map_err(|e| format!("database unreachable: {e}"))?;
     let pending = Migrator::get_pending_migrations(db)
         .await
         .map_err(|e| format!("migration status unknown: {e}"))?;

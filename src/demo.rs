@@ -90,7 +90,9 @@ pub async fn find(db: &impl ConnectionTrait, slug: &str) -> Result<Option<DemoOr
         let email = format!("{local}@{slug}.local");
         users.iter().find(|u| u.email == email).map(|u| u.id)
     };
-    let (Some(admin), Some(c1), Some(c2)) = (by_email("admin"), by_email("client1"), by_email("client2")) else {
+    let (Some(admin), Some(c1), Some(c2)) =
+        (by_email("admin"), by_email("client1"), by_email("client2"))
+    else {
         return Ok(None);
     };
     let workers: Option<Vec<UserId>> = (1..=4).map(|i| by_email(&format!("worker{i}"))).collect();
@@ -116,7 +118,9 @@ pub async fn find(db: &impl ConnectionTrait, slug: &str) -> Result<Option<DemoOr
 pub async fn seed<C: ConnectionTrait + TransactionTrait>(db: &C, name: &str) -> Result<DemoOrg> {
     let slug = slugify(name);
     if slug.is_empty() {
-        return Err(Error::bad_input("the organisation name needs a letter or digit"));
+        return Err(Error::bad_input(
+            "the organisation name needs a letter or digit",
+        ));
     }
     let exists = organization::Entity::find()
         .filter(organization::Column::Slug.eq(slug.clone()))
@@ -124,7 +128,9 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(db: &C, name: &str) -> 
         .await?
         .is_some();
     if exists {
-        return Err(Error::bad_input(format!("an organisation `{slug}` already exists")));
+        return Err(Error::bad_input(format!(
+            "an organisation `{slug}` already exists"
+        )));
     }
     // One hash for all demo users: they share a password, and argon2 is slow.
     let hash = tokio::task::spawn_blocking(|| password::hash(DEMO_PASSWORD))
@@ -132,7 +138,12 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(db: &C, name: &str) -> 
         .map_err(|e| Error::Internal(e.to_string()))?
         .map_err(|e| Error::Internal(e.to_string()))?;
     let txn = db.begin().await?;
-    let demo = Seeder { db: &txn, now: Utc::now() }.run(name, &slug, &hash).await?;
+    let demo = Seeder {
+        db: &txn,
+        now: Utc::now(),
+    }
+    .run(name, &slug, &hash)
+    .await?;
     txn.commit().await?;
     Ok(demo)
 }
@@ -156,22 +167,61 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         }
         .insert(self.db)
         .await?;
-        let admin = self.user(org_id, slug, "admin", "Avery Admin", Role::Admin, hash, false).await?;
+        let admin = self
+            .user(
+                org_id,
+                slug,
+                "admin",
+                "Avery Admin",
+                Role::Admin,
+                hash,
+                false,
+            )
+            .await?;
         let clients = vec![
-            self.user(org_id, slug, "client1", "Casey Client", Role::Client, hash, false).await?,
-            self.user(org_id, slug, "client2", "Corey Client", Role::Client, hash, false).await?,
+            self.user(
+                org_id,
+                slug,
+                "client1",
+                "Casey Client",
+                Role::Client,
+                hash,
+                false,
+            )
+            .await?,
+            self.user(
+                org_id,
+                slug,
+                "client2",
+                "Corey Client",
+                Role::Client,
+                hash,
+                false,
+            )
+            .await?,
         ];
         let sharing = [true, false, true, false];
         let names = ["Wes Worker", "Wren Worker", "Willa Worker", "Walt Worker"];
         let mut workers = Vec::new();
         for (i, (name, shares)) in names.iter().zip(sharing).enumerate() {
             let local = format!("worker{}", i + 1);
-            workers.push(self.user(org_id, slug, &local, name, Role::Worker, hash, shares).await?);
+            workers.push(
+                self.user(org_id, slug, &local, name, Role::Worker, hash, shares)
+                    .await?,
+            );
         }
         let sites = [
-            ("Harbor View Tower", "1 Harbor Way", BuildingStatus::Operational),
+            (
+                "Harbor View Tower",
+                "1 Harbor Way",
+                BuildingStatus::Operational,
+            ),
             ("Maple Court", "22 Maple Street", BuildingStatus::Attention),
-            ("Riverside Lofts", "300 River Road", BuildingStatus::Critical),
+            (
+                "Riverside Lofts",
+                "300 River Road",
+                BuildingStatus::Critical,
+            ),
         ];
         let mut buildings = Vec::new();
         for (name, address, status) in sites {
@@ -199,7 +249,8 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
             .await?;
         }
         self.presence(org_id, &workers, &buildings).await?;
-        self.tasks(org_id, admin, &workers, &buildings, clients[0]).await?;
+        self.tasks(org_id, admin, &workers, &buildings, clients[0])
+            .await?;
         self.compliance(org_id, admin, &buildings).await?;
         Ok(DemoOrg {
             org_id,
@@ -269,11 +320,24 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
 
     /// Duty statuses and a week of clock entries. worker1 and worker3 share
     /// their location; worker2 is on duty without sharing; worker4 is off.
-    async fn presence(&self, org_id: OrganizationId, workers: &[UserId], buildings: &[BuildingId]) -> Result<()> {
+    async fn presence(
+        &self,
+        org_id: OrganizationId,
+        workers: &[UserId],
+        buildings: &[BuildingId],
+    ) -> Result<()> {
         let statuses = [
-            (WorkerDutyStatus::OnDuty, Some(buildings[0]), Some((40.7021, -74.0153))),
+            (
+                WorkerDutyStatus::OnDuty,
+                Some(buildings[0]),
+                Some((40.7021, -74.0153)),
+            ),
             (WorkerDutyStatus::OnDuty, Some(buildings[1]), None),
-            (WorkerDutyStatus::OnBreak, Some(buildings[1]), Some((40.7306, -73.9866))),
+            (
+                WorkerDutyStatus::OnBreak,
+                Some(buildings[1]),
+                Some((40.7306, -73.9866)),
+            ),
             (WorkerDutyStatus::OffDuty, None, None),
         ];
         for (worker, (status, site, location)) in workers.iter().zip(statuses) {
@@ -296,13 +360,25 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         for (i, worker) in workers.iter().enumerate() {
             for day in 1..=5 {
                 let clock_in = self.now - Duration::days(day) - Duration::hours(9);
-                self.time_entry(org_id, *worker, home[i], clock_in, Some(clock_in + Duration::hours(8)))
-                    .await?;
+                self.time_entry(
+                    org_id,
+                    *worker,
+                    home[i],
+                    clock_in,
+                    Some(clock_in + Duration::hours(8)),
+                )
+                .await?;
             }
         }
         for (worker, site) in [(0, 0), (1, 1), (2, 1)] {
-            self.time_entry(org_id, workers[worker], buildings[site], self.now - Duration::hours(3), None)
-                .await?;
+            self.time_entry(
+                org_id,
+                workers[worker],
+                buildings[site],
+                self.now - Duration::hours(3),
+                None,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -335,8 +411,9 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         Ok(())
     }
 
-    /// Thirty tasks, ten per building, cycling through every status; pending
-    /// ones are unassigned, the rest belong to a worker of that building.
+    /// Thirty tasks, ten per building, each building cycling through every
+    /// status; pending ones are unassigned, the rest alternate between the
+    /// workers of that building.
     async fn tasks(
         &self,
         org_id: OrganizationId,
@@ -365,19 +442,32 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
             TaskStatus::Completed,
             TaskStatus::Cancelled,
         ];
-        const PRIORITIES: [TaskPriority; 4] =
-            [TaskPriority::Low, TaskPriority::Normal, TaskPriority::High, TaskPriority::Urgent];
+        const PRIORITIES: [TaskPriority; 4] = [
+            TaskPriority::Low,
+            TaskPriority::Normal,
+            TaskPriority::High,
+            TaskPriority::Urgent,
+        ];
         // Which workers serve each building (matches the staffing above).
-        let crews = [vec![workers[0], workers[1]], vec![workers[1], workers[2]], vec![workers[3]]];
+        let crews = [
+            vec![workers[0], workers[1]],
+            vec![workers[1], workers[2]],
+            vec![workers[3]],
+        ];
         for n in 0..30usize {
-            let site = n % 3;
-            let status = STATUSES[n % STATUSES.len()];
-            let (title, category) = TITLES[n / 3];
-            let assignee = (status != TaskStatus::Pending).then(|| crews[site][(n / 3) % crews[site].len()]);
+            let (site, k) = (n % 3, n / 3);
+            let status = STATUSES[(k + site) % STATUSES.len()];
+            let (title, category) = TITLES[k];
+            let assignee =
+                (status != TaskStatus::Pending).then(|| crews[site][k % crews[site].len()]);
             let created_at = self.now - Duration::days(10) + Duration::hours(n as i64);
-            let started_at = matches!(status, TaskStatus::InProgress | TaskStatus::Blocked | TaskStatus::Completed)
-                .then(|| created_at + Duration::hours(2));
-            let completed_at = (status == TaskStatus::Completed).then(|| created_at + Duration::hours(5 + n as i64 % 4));
+            let started_at = matches!(
+                status,
+                TaskStatus::InProgress | TaskStatus::Blocked | TaskStatus::Completed
+            )
+            .then(|| created_at + Duration::hours(2));
+            let completed_at = (status == TaskStatus::Completed)
+                .then(|| created_at + Duration::hours(5 + n as i64 % 4));
             let progress = match status {
                 TaskStatus::Completed => 100,
                 TaskStatus::InProgress | TaskStatus::Blocked => 25 + (n as i32 % 3) * 20,
@@ -388,7 +478,9 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
                 org_id: Set(org_id),
                 building_id: Set(buildings[site]),
                 title: Set(title.to_owned()),
-                description: Set(format!("{title} ({category}), reported during the weekly walk-through.")),
+                description: Set(format!(
+                    "{title} ({category}), reported during the weekly walk-through."
+                )),
                 category: Set(category.to_owned()),
                 priority: Set(PRIORITIES[n % PRIORITIES.len()]),
                 status: Set(status),
@@ -410,11 +502,26 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
     }
 
     /// Two violations, two inspections and an alert or two per building.
-    async fn compliance(&self, org_id: OrganizationId, admin: UserId, buildings: &[BuildingId]) -> Result<()> {
+    async fn compliance(
+        &self,
+        org_id: OrganizationId,
+        admin: UserId,
+        buildings: &[BuildingId],
+    ) -> Result<()> {
         for (i, site) in buildings.iter().enumerate() {
             for (j, (source, code, severity, status)) in [
-                ("DOB", "BC-1008", ViolationSeverity::Medium, ViolationStatus::Open),
-                ("HPD", "HMC-27-2005", ViolationSeverity::Low, ViolationStatus::Resolved),
+                (
+                    "DOB",
+                    "BC-1008",
+                    ViolationSeverity::Medium,
+                    ViolationStatus::Open,
+                ),
+                (
+                    "HPD",
+                    "HMC-27-2005",
+                    ViolationSeverity::Low,
+                    ViolationStatus::Resolved,
+                ),
             ]
             .into_iter()
             .enumerate()
@@ -427,11 +534,16 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
                     source: Set(source.into()),
                     code: Set(code.into()),
                     description: Set(format!("{source} {code}: condition requires correction")),
-                    severity: Set(if i == 2 && j == 0 { ViolationSeverity::Critical } else { severity }),
+                    severity: Set(if i == 2 && j == 0 {
+                        ViolationSeverity::Critical
+                    } else {
+                        severity
+                    }),
                     status: Set(status),
                     issued_at: Set(issued_at),
                     due_at: Set(Some(issued_at + Duration::days(30))),
-                    resolved_at: Set((status == ViolationStatus::Resolved).then_some(issued_at + Duration::days(5))),
+                    resolved_at: Set((status == ViolationStatus::Resolved)
+                        .then_some(issued_at + Duration::days(5))),
                     penalty_cents: Set(Some(25_000 * (j as i64 + 1))),
                     version: Set(1),
                     created_at: Set(issued_at),
@@ -440,10 +552,18 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
                 .insert(self.db)
                 .await?;
             }
-            let past_result = if i == 2 { InspectionResult::Failed } else { InspectionResult::Passed };
+            let past_result = if i == 2 {
+                InspectionResult::Failed
+            } else {
+                InspectionResult::Passed
+            };
             for (kind, scheduled_for, result) in [
                 ("elevator", self.now - Duration::days(7), past_result),
-                ("fire-safety", self.now + Duration::days(14), InspectionResult::Pending),
+                (
+                    "fire-safety",
+                    self.now + Duration::days(14),
+                    InspectionResult::Pending,
+                ),
             ] {
                 let done = result != InspectionResult::Pending;
                 inspection::ActiveModel {
@@ -464,10 +584,22 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
                 .await?;
             }
             let alerts = match i {
-                0 => vec![(AlertSeverity::Info, "Annual boiler certificate renewed", true)],
-                1 => vec![(AlertSeverity::Warning, "Violation BC-1008 due in 10 days", false)],
+                0 => vec![(
+                    AlertSeverity::Info,
+                    "Annual boiler certificate renewed",
+                    true,
+                )],
+                1 => vec![(
+                    AlertSeverity::Warning,
+                    "Violation BC-1008 due in 10 days",
+                    false,
+                )],
                 _ => vec![
-                    (AlertSeverity::Critical, "Elevator inspection failed: unit out of service", false),
+                    (
+                        AlertSeverity::Critical,
+                        "Elevator inspection failed: unit out of service",
+                        false,
+                    ),
                     (AlertSeverity::Warning, "Critical violation open", false),
                 ],
             };

@@ -20,16 +20,12 @@ pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubsc
 /// Builds the schema with the limits of the settings and the state as data.
 pub fn build_schema(state: AppState) -> AppSchema {
     let limits = state.settings.graphql.clone();
-    let mut builder = Schema::build(
-        query::QueryRoot,
-        mutation::MutationRoot,
-        EmptySubscription,
-    )
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .limit_recursive_depth(32)
-    .limit_directives(16)
-    .data(state);
+    let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(16)
+        .data(state);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -38,9 +38,9 @@ use crate::state::AppState;
 impl AppState {
     /// Connects to the database, applies migrations and loads the keys.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database)
-            .await
-            .with_context(|| format!("cannot open database `{}`", redact(&settings.database.url)))?;
+        let db = db::connect(&settings.database).await.with_context(|| {
+            format!("cannot open database `{}`", redact(&settings.database.url))
+        })?;
         let applied = db::migrate(&db).await.context("migrations failed")?;
         if applied > 0 {
             tracing::info!(applied, "migrations applied");

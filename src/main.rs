@@ -15,7 +15,12 @@ use fieldsync::{Application, cli};
 #[command(version, about)]
 struct Cli {
     /// Configuration file (missing is fine: defaults and FIELDSYNC_* apply).
-    #[arg(long, global = true, env = "FIELDSYNC_CONFIG", default_value = "fieldsync.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "FIELDSYNC_CONFIG",
+        default_value = "fieldsync.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -116,9 +121,17 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::connect(settings).await?;
             println!("{}", cli::token_for(&state, &email, ttl).await?);
         }
-        Command::CreateUser { org, email, name, role, password, time_zone } => {
+        Command::CreateUser {
+            org,
+            email,
+            name,
+            role,
+            password,
+            time_zone,
+        } => {
             let state = AppState::connect(settings).await?;
-            let user = cli::create_user(&state, &org, email, name, role, password, time_zone).await?;
+            let user =
+                cli::create_user(&state, &org, email, name, role, password, time_zone).await?;
             println!("{}", user);
         }
     }

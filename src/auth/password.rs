@@ -2,8 +2,8 @@
 
 use std::sync::LazyLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// A hash of a password nobody has, verified against when the email is
 /// unknown so that unknown emails and wrong passwords take equally long.

@@ -166,7 +166,8 @@ impl TokenService {
             org: Some(org.to_string()),
             role: Some(role),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.hmac_encoding)?;
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.hmac_encoding)?;
         Ok(IssuedToken { token, expires_at })
     }
 
@@ -176,8 +177,14 @@ impl TokenService {
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
         let key = match header.alg {
             Algorithm::HS256 => &self.hmac_decoding,
-            Algorithm::RS256 | Algorithm::ES256 => self.public_key(header.alg, header.kid.as_deref())?,
-            other => return Err(TokenError::Invalid(format!("algorithm {other:?} not accepted"))),
+            Algorithm::RS256 | Algorithm::ES256 => {
+                self.public_key(header.alg, header.kid.as_deref())?
+            }
+            other => {
+                return Err(TokenError::Invalid(format!(
+                    "algorithm {other:?} not accepted"
+                )));
+            }
         };
         let mut validation = Validation::new(header.alg);
         validation.leeway = self.leeway_secs;
@@ -213,7 +220,9 @@ impl TokenService {
         };
         match found {
             Some((key_alg, key)) if *key_alg == alg => Ok(key),
-            Some(_) => Err(TokenError::Invalid("algorithm does not match the key".into())),
+            Some(_) => Err(TokenError::Invalid(
+                "algorithm does not match the key".into(),
+            )),
             None => Err(TokenError::Invalid("no key for this token".into())),
         }
     }
@@ -225,7 +234,8 @@ fn load_jwks(
     keys: &mut HashMap<String, (Algorithm, DecodingKey)>,
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let set: JwkSet = serde_json::from_str(&text).map_err(|e| format!("not a JWKS document: {e}"))?;
+    let set: JwkSet =
+        serde_json::from_str(&text).map_err(|e| format!("not a JWKS document: {e}"))?;
     for jwk in &set.keys {
         let Some(kid) = jwk.common.key_id.clone() else {
             return Err("every key needs a kid".into());

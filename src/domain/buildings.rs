@@ -11,7 +11,10 @@ use crate::auth::Principal;
 use crate::error::{Error, Result};
 
 /// The buildings the caller may see, before paging.
-async fn visible(db: &impl ConnectionTrait, principal: &Principal) -> Result<Select<building::Entity>> {
+async fn visible(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+) -> Result<Select<building::Entity>> {
     let scope = BuildingScope::of(db, principal).await?;
     Ok(in_org::<building::Entity>(principal)
         .filter(building::Column::DeletedAt.is_null())

@@ -56,8 +56,8 @@ pub async fn violations(
     page: &PageRequest,
 ) -> Result<Page<violation::Model>> {
     let scope = BuildingScope::of(db, principal).await?;
-    let mut select =
-        in_org::<violation::Entity>(principal).filter(scope.condition(violation::Column::BuildingId));
+    let mut select = in_org::<violation::Entity>(principal)
+        .filter(scope.condition(violation::Column::BuildingId));
     if let Some(building) = filter.building_id {
         select = select.filter(violation::Column::BuildingId.eq(building));
     }
@@ -78,8 +78,8 @@ pub async fn inspections(
     page: &PageRequest,
 ) -> Result<Page<inspection::Model>> {
     let scope = BuildingScope::of(db, principal).await?;
-    let mut select =
-        in_org::<inspection::Entity>(principal).filter(scope.condition(inspection::Column::BuildingId));
+    let mut select = in_org::<inspection::Entity>(principal)
+        .filter(scope.condition(inspection::Column::BuildingId));
     if let Some(building) = filter.building_id {
         select = select.filter(inspection::Column::BuildingId.eq(building));
     }

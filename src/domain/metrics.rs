@@ -51,7 +51,14 @@ pub async fn worker_metrics(
         .all(db)
         .await?;
     let entries = workers::entries_overlapping(db, &worker, from, to).await?;
-    Ok(compute(worker_id, from, to, &completed, &entries, Utc::now()))
+    Ok(compute(
+        worker_id,
+        from,
+        to,
+        &completed,
+        &entries,
+        Utc::now(),
+    ))
 }
 
 /// The arithmetic, separate from the queries so it can be tested alone.
@@ -73,8 +80,9 @@ fn compute(
         .iter()
         .filter_map(|t| Some(t.completed_at? <= t.due_at?))
         .collect();
-    let on_time_rate = (!with_due.is_empty())
-        .then(|| with_due.iter().filter(|on_time| **on_time).count() as f64 / with_due.len() as f64);
+    let on_time_rate = (!with_due.is_empty()).then(|| {
+        with_due.iter().filter(|on_time| **on_time).count() as f64 / with_due.len() as f64
+    });
     let worked_ms: i64 = entries
         .iter()
         .map(|e| {

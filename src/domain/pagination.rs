@@ -2,7 +2,9 @@
 //! ordering by id is stable and a cursor is just the last id seen.
 
 use base64::Engine;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};

@@ -5,7 +5,9 @@
 use entity::enums::Role;
 use entity::ids::BuildingId;
 use entity::{building_client, building_worker};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select,
+};
 
 use crate::auth::Principal;
 use crate::error::Result;

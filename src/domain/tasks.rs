@@ -41,7 +41,10 @@ async fn visible(db: &impl ConnectionTrait, principal: &Principal) -> Result<Sel
                 .add(
                     Condition::all()
                         .add(task::Column::AssigneeId.is_null())
-                        .add(task::Column::Status.is_not_in([TaskStatus::Completed, TaskStatus::Cancelled])),
+                        .add(
+                            task::Column::Status
+                                .is_not_in([TaskStatus::Completed, TaskStatus::Cancelled]),
+                        ),
                 ),
         );
     }
@@ -80,7 +83,11 @@ pub async fn list(
 }
 
 /// One visible task, or `NOT_FOUND`.
-pub async fn get(db: &impl ConnectionTrait, principal: &Principal, id: TaskId) -> Result<task::Model> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: TaskId,
+) -> Result<task::Model> {
     visible(db, principal)
         .await?
         .filter(task::Column::Id.eq(id))

@@ -64,7 +64,11 @@ pub async fn list(
 }
 
 /// One visible user, or `NOT_FOUND`.
-pub async fn get(db: &impl ConnectionTrait, principal: &Principal, id: UserId) -> Result<user::Model> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: UserId,
+) -> Result<user::Model> {
     visible(db, principal)
         .await?
         .filter(user::Column::Id.eq(id))
@@ -114,7 +118,11 @@ pub async fn create(
     if name.is_empty() || name.len() > 200 {
         return Err(Error::bad_input("name must be 1 to 200 characters"));
     }
-    if organization::Entity::find_by_id(org_id).one(db).await?.is_none() {
+    if organization::Entity::find_by_id(org_id)
+        .one(db)
+        .await?
+        .is_none()
+    {
         return Err(Error::NotFound("organization"));
     }
     let taken = user::Entity::find()
@@ -126,7 +134,9 @@ pub async fn create(
         return Err(Error::bad_input("a user with this email already exists"));
     }
     let password_hash = match new.password {
-        Some(p) if p.len() < 4 => return Err(Error::bad_input("password must be at least 4 characters")),
+        Some(p) if p.len() < 4 => {
+            return Err(Error::bad_input("password must be at least 4 characters"));
+        }
         Some(p) => Some(
             tokio::task::spawn_blocking(move || password::hash(&p))
                 .await

@@ -47,7 +47,9 @@ pub async fn statuses(
     let mut select = in_org::<worker_status::Entity>(principal);
     match principal.role {
         Role::Admin => {}
-        Role::Worker => select = select.filter(worker_status::Column::WorkerId.eq(principal.user_id)),
+        Role::Worker => {
+            select = select.filter(worker_status::Column::WorkerId.eq(principal.user_id))
+        }
         Role::Client => {
             let scope = BuildingScope::of(db, principal).await?;
             select = select.filter(scope.condition(worker_status::Column::BuildingId));
@@ -56,7 +58,10 @@ pub async fn statuses(
     if let Some(id) = building {
         select = select.filter(worker_status::Column::BuildingId.eq(id));
     }
-    let rows = select.order_by_asc(worker_status::Column::WorkerId).all(db).await?;
+    let rows = select
+        .order_by_asc(worker_status::Column::WorkerId)
+        .all(db)
+        .await?;
     let workers: HashMap<UserId, user::Model> = in_org::<user::Entity>(principal)
         .filter(user::Column::Id.is_in(rows.iter().map(|r| r.worker_id)))
         .filter(user::Column::DeletedAt.is_null())
@@ -89,8 +94,8 @@ pub async fn time_entries(
     page: &PageRequest,
 ) -> Result<(user::Model, Page<time_entry::Model>)> {
     let worker = readable_worker(db, principal, worker_id).await?;
-    let mut select = in_org::<time_entry::Entity>(principal)
-        .filter(time_entry::Column::WorkerId.eq(worker_id));
+    let mut select =
+        in_org::<time_entry::Entity>(principal).filter(time_entry::Column::WorkerId.eq(worker_id));
     if let Some(to) = to {
         select = select.filter(time_entry::Column::ClockInAt.lt(to));
     }
@@ -118,7 +123,9 @@ pub async fn readable_worker(
         return Err(Error::bad_input("that user is not a worker"));
     }
     if !(principal.is_admin() || principal.user_id == worker_id) {
-        return Err(Error::forbidden("only administrators and the worker may read this"));
+        return Err(Error::forbidden(
+            "only administrators and the worker may read this",
+        ));
     }
     Ok(worker)
 }

@@ -24,7 +24,8 @@ pub trait ContextExt {
     /// The per-request batch loaders.
     fn loaders(&self) -> async_graphql::Result<&Loaders>;
     /// A page request bounded by `graphql.max_page_size`.
-    fn page(&self, first: Option<i32>, after: Option<String>) -> async_graphql::Result<PageRequest>;
+    fn page(&self, first: Option<i32>, after: Option<String>)
+    -> async_graphql::Result<PageRequest>;
 }
 
 impl ContextExt for Context<'_> {
@@ -43,7 +44,11 @@ impl ContextExt for Context<'_> {
             .ok_or_else(|| Error::Unauthenticated("authentication required".into()).into())
     }
 
-    fn page(&self, first: Option<i32>, after: Option<String>) -> async_graphql::Result<PageRequest> {
+    fn page(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<PageRequest> {
         Ok(PageRequest {
             first,
             after,

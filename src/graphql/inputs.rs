@@ -4,7 +4,9 @@ use std::str::FromStr;
 
 use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
-use entity::enums::{AlertSeverity, InspectionResult, TaskPriority, TaskStatus, ViolationSeverity, ViolationStatus};
+use entity::enums::{
+    AlertSeverity, InspectionResult, TaskPriority, TaskStatus, ViolationSeverity, ViolationStatus,
+};
 
 use crate::domain::compliance::{AlertFilter, InspectionFilter, ViolationFilter};
 use crate::domain::tasks::TaskFilter;

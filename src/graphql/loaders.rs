@@ -70,11 +70,17 @@ impl Loaders {
 
     /// A user of the organisation, if it exists.
     pub async fn user(&self, id: UserId) -> Result<Option<user::Model>, Error> {
-        self.loader.load_one(id).await.map_err(|e| Error::Internal(e.to_string()))
+        self.loader
+            .load_one(id)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// A building of the organisation, if it exists.
     pub async fn building(&self, id: BuildingId) -> Result<Option<building::Model>, Error> {
-        self.loader.load_one(id).await.map_err(|e| Error::Internal(e.to_string()))
+        self.loader
+            .load_one(id)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))
     }
 }

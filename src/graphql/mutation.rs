@@ -21,8 +21,14 @@ impl MutationRoot {
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
         let state = ctx.state()?;
-        let session =
-            session::login(&state.db, &state.tokens, &state.settings.auth, &email, &password).await?;
+        let session = session::login(
+            &state.db,
+            &state.tokens,
+            &state.settings.auth,
+            &email,
+            &password,
+        )
+        .await?;
         Ok(AuthPayload(session))
     }
 
@@ -34,13 +40,22 @@ impl MutationRoot {
         refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
         let state = ctx.state()?;
-        let session =
-            session::refresh(&state.db, &state.tokens, &state.settings.auth, &refresh_token).await?;
+        let session = session::refresh(
+            &state.db,
+            &state.tokens,
+            &state.settings.auth,
+            &refresh_token,
+        )
+        .await?;
         Ok(AuthPayload(session))
     }
 
     /// Ends the session of a refresh token. Always true, so it leaks nothing.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<bool> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<bool> {
         let state = ctx.state()?;
         session::logout(&state.db, &refresh_token).await?;
         Ok(true)

@@ -34,7 +34,9 @@ impl QueryRoot {
     /// The signed-in user's organisation.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         let state = ctx.state()?;
-        Ok(Organization(organizations::current(&state.db, ctx.principal()?).await?))
+        Ok(Organization(
+            organizations::current(&state.db, ctx.principal()?).await?,
+        ))
     }
 
     /// Buildings you may see, in creation order.
@@ -53,7 +55,9 @@ impl QueryRoot {
     async fn building(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Building>> {
         let state = ctx.state()?;
         let id = parse_id(&id, "building")?;
-        Ok(Some(Building(buildings::get(&state.db, ctx.principal()?, id).await?)))
+        Ok(Some(Building(
+            buildings::get(&state.db, ctx.principal()?, id).await?,
+        )))
     }
 
     /// Tasks you may see, in creation order.
@@ -66,7 +70,13 @@ impl QueryRoot {
     ) -> async_graphql::Result<IdConnection<Task>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let page = tasks::list(&state.db, ctx.principal()?, &filter, &ctx.page(first, after)?).await?;
+        let page = tasks::list(
+            &state.db,
+            ctx.principal()?,
+            &filter,
+            &ctx.page(first, after)?,
+        )
+        .await?;
         Ok(from_page(page, |t| t.id.into_uuid(), Task))
     }
 
@@ -74,7 +84,9 @@ impl QueryRoot {
     async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Task>> {
         let state = ctx.state()?;
         let id = parse_id(&id, "task")?;
-        Ok(Some(Task(tasks::get(&state.db, ctx.principal()?, id).await?)))
+        Ok(Some(Task(
+            tasks::get(&state.db, ctx.principal()?, id).await?,
+        )))
     }
 
     /// Users you may see, in creation order, optionally of one role.
@@ -94,7 +106,9 @@ impl QueryRoot {
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
         let state = ctx.state()?;
         let id = parse_id(&id, "user")?;
-        Ok(Some(users::get(&state.db, ctx.principal()?, id).await?.into()))
+        Ok(Some(
+            users::get(&state.db, ctx.principal()?, id).await?.into(),
+        ))
     }
 
     /// Duty status of the workers you may see; with `buildingId`, of those on
@@ -105,7 +119,9 @@ impl QueryRoot {
         building_id: Option<ID>,
     ) -> async_graphql::Result<Vec<WorkerStatus>> {
         let state = ctx.state()?;
-        let building = building_id.map(|id| parse_id(&id, "building")).transpose()?;
+        let building = building_id
+            .map(|id| parse_id(&id, "building"))
+            .transpose()?;
         let views = workers::statuses(&state.db, ctx.principal()?, building).await?;
         Ok(views.into_iter().map(WorkerStatus).collect())
     }
@@ -123,15 +139,25 @@ impl QueryRoot {
         let state = ctx.state()?;
         let principal = ctx.principal()?;
         let worker_id = parse_id(&worker_id, "user")?;
-        let (worker, page) =
-            workers::time_entries(&state.db, principal, worker_id, from, to, &ctx.page(first, after)?)
-                .await?;
+        let (worker, page) = workers::time_entries(
+            &state.db,
+            principal,
+            worker_id,
+            from,
+            to,
+            &ctx.page(first, after)?,
+        )
+        .await?;
         let location_visible = workers::location_visible(principal, &worker);
-        Ok(from_page(page, |e| e.id.into_uuid(), |entry| TimeEntry {
-            entry,
-            worker: worker.clone(),
-            location_visible,
-        }))
+        Ok(from_page(
+            page,
+            |e| e.id.into_uuid(),
+            |entry| TimeEntry {
+                entry,
+                worker: worker.clone(),
+                location_visible,
+            },
+        ))
     }
 
     /// Violations of the buildings you may see.
@@ -144,9 +170,13 @@ impl QueryRoot {
     ) -> async_graphql::Result<IdConnection<Violation>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let page =
-            compliance::violations(&state.db, ctx.principal()?, &filter, &ctx.page(first, after)?)
-                .await?;
+        let page = compliance::violations(
+            &state.db,
+            ctx.principal()?,
+            &filter,
+            &ctx.page(first, after)?,
+        )
+        .await?;
         Ok(from_page(page, |v| v.id.into_uuid(), Violation))
     }
 
@@ -160,9 +190,13 @@ impl QueryRoot {
     ) -> async_graphql::Result<IdConnection<Inspection>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let page =
-            compliance::inspections(&state.db, ctx.principal()?, &filter, &ctx.page(first, after)?)
-                .await?;
+        let page = compliance::inspections(
+            &state.db,
+            ctx.principal()?,
+            &filter,
+            &ctx.page(first, after)?,
+        )
+        .await?;
         Ok(from_page(page, |i| i.id.into_uuid(), Inspection))
     }
 
@@ -176,8 +210,13 @@ impl QueryRoot {
     ) -> async_graphql::Result<IdConnection<ComplianceAlert>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let page = compliance::alerts(&state.db, ctx.principal()?, &filter, &ctx.page(first, after)?)
-            .await?;
+        let page = compliance::alerts(
+            &state.db,
+            ctx.principal()?,
+            &filter,
+            &ctx.page(first, after)?,
+        )
+        .await?;
         Ok(from_page(page, |a| a.id.into_uuid(), ComplianceAlert))
     }
 
@@ -196,4 +235,3 @@ impl QueryRoot {
         Ok(Some(WorkerMetrics(figures)))
     }
 }
-

@@ -5,7 +5,7 @@
 
 use async_graphql::http::{GraphiQLSource, parse_query_string};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
-use async_graphql::{BatchRequest, BatchResponse, Request, Response};
+use async_graphql::{BatchRequest, Request, Response};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -44,9 +44,16 @@ impl Reject {
 }
 
 /// GET /graphql: GraphiQL for browsers, otherwise a query from the URL.
-pub async fn get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -> axum::response::Response {
+pub async fn get(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> axum::response::Response {
     let query = uri.query().unwrap_or_default();
-    if state.app.settings.graphql.graphiql && negotiate::wants_html(&headers) && !query.contains("query=") {
+    if state.app.settings.graphql.graphiql
+        && negotiate::wants_html(&headers)
+        && !query.contains("query=")
+    {
         return Html(
             GraphiQLSource::build()
                 .endpoint("/graphql")
@@ -60,22 +67,31 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -
     };
     let request = match parse_query_string(query) {
         Ok(request) => request,
-        Err(e) => return reject(media, Reject::bad_request(format!("invalid query string: {e}"))),
+        Err(e) => {
+            return reject(
+                media,
+                Reject::bad_request(format!("invalid query string: {e}")),
+            );
+        }
     };
     execute(&state, &headers, media, BatchRequest::Single(request), true).await
 }
 
 /// POST /graphql: a JSON body with `query`, `variables`, `operationName`.
-pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> axum::response::Response {
+pub async fn post(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Body,
+) -> axum::response::Response {
     let Some(media) = negotiate::response_type(&headers) else {
         return not_acceptable();
     };
     match negotiate::check_body_type(&headers) {
         Ok(()) => {}
-        Err(BodyTypeError::Unsupported) => {
+        Err(BodyTypeError::Missing | BodyTypeError::Unsupported) => {
             let reject_ = Reject::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "the body must be application/json",
+                "the body must be sent as Content-Type: application/json",
                 CODE_BAD_USER_INPUT,
             );
             return reject(media, reject_);
@@ -110,15 +126,26 @@ pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Body
     };
     let batch: BatchRequest = match serde_json::from_slice(&bytes) {
         Ok(batch) => batch,
-        Err(e) => return reject(media, Reject::bad_request(format!("the body is not a GraphQL request: {e}"))),
+        Err(e) => {
+            return reject(
+                media,
+                Reject::bad_request(format!("the body is not a GraphQL request: {e}")),
+            );
+        }
     };
     if let BatchRequest::Batch(requests) = &batch {
         let max = state.app.settings.graphql.max_batch_size;
         if max == 0 {
-            return reject(media, Reject::bad_request("batched requests are not enabled"));
+            return reject(
+                media,
+                Reject::bad_request("batched requests are not enabled"),
+            );
         }
         if requests.is_empty() || requests.len() > max {
-            return reject(media, Reject::bad_request(format!("a batch holds 1 to {max} operations")));
+            return reject(
+                media,
+                Reject::bad_request(format!("a batch holds 1 to {max} operations")),
+            );
         }
     }
     execute(&state, &headers, media, batch, false).await
@@ -138,22 +165,32 @@ async fn execute(
     };
     let mut public_only = true;
     for request in &requests {
-        match inspect(request) {
-            Some((OperationType::Mutation | OperationType::Subscription, _)) if is_get => {
-                let mut response = reject(
-                    media,
-                    Reject::new(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "only queries may be sent with GET; use POST",
-                        CODE_BAD_USER_INPUT,
-                    ),
-                );
-                response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
-                return response;
-            }
-            Some((_, public)) => public_only &= public,
-            None => public_only = false,
+        let Some(info) = inspect(request) else {
+            public_only = false;
+            continue;
+        };
+        if is_get && info.ty != OperationType::Query {
+            let mut response = reject(
+                media,
+                Reject::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "only queries may be sent with GET; use POST",
+                    CODE_BAD_USER_INPUT,
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return response;
         }
+        // async-graphql would answer `null` silently; say why instead.
+        if info.introspects && !state.app.settings.graphql.introspection {
+            return reject(
+                media,
+                Reject::bad_request("introspection is disabled on this server"),
+            );
+        }
+        public_only &= info.public_only;
     }
     let principal = match authenticate(state, headers).await {
         Ok(principal) => principal,
@@ -179,26 +216,54 @@ async fn execute(
         ensure_codes(&mut response);
         responses.push(response);
     }
-    let status = if media == ResponseType::GraphqlResponseJson && responses.iter().all(is_request_error) {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status =
+        if media == ResponseType::GraphqlResponseJson && responses.iter().all(is_request_error) {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+    // Errors raised before execution leave no `data` entry at all.
+    let mut bodies: Vec<serde_json::Value> = responses
+        .into_iter()
+        .map(|r| {
+            if is_request_error(&r) {
+                without_data(r)
+            } else {
+                serde_json::to_value(&r).unwrap_or_default()
+            }
+        })
+        .collect();
     let body = if single {
-        BatchResponse::Single(responses.remove(0))
+        bodies.remove(0)
     } else {
-        BatchResponse::Batch(responses)
+        serde_json::Value::Array(bodies)
     };
     json_response(media, status, &body)
 }
 
-/// The selected operation's type, and whether it touches only public root
-/// fields; `None` when the document does not parse or the operation is not
-/// found (execution then reports that properly).
-fn inspect(request: &Request) -> Option<(OperationType, bool)> {
+/// What the handler needs to know about an operation before running it.
+struct OperationInfo {
+    /// Query, mutation or subscription.
+    ty: OperationType,
+    /// Every root field works without a valid token.
+    public_only: bool,
+    /// A root field is `__schema` or `__type`.
+    introspects: bool,
+}
+
+/// Looks at the selected operation's root fields; `None` when the document
+/// does not parse or the operation is not found (execution then reports
+/// that properly).
+fn inspect(request: &Request) -> Option<OperationInfo> {
     let document: ExecutableDocument = async_graphql::parser::parse_query(&request.query).ok()?;
     let operation = match &request.operation_name {
-        Some(name) => document.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?.1,
+        Some(name) => {
+            document
+                .operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?
+                .1
+        }
         None => {
             let mut operations = document.operations.iter();
             let (_, only) = operations.next()?;
@@ -208,16 +273,32 @@ fn inspect(request: &Request) -> Option<(OperationType, bool)> {
             only
         }
     };
-    let public = operation.node.selection_set.node.items.iter().all(|item| match &item.node {
-        Selection::Field(field) => PUBLIC_ROOT_FIELDS.contains(&field.node.name.node.as_str()),
-        _ => false,
-    });
-    Some((operation.node.ty, public))
+    let root_fields: Vec<Option<&str>> = operation
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.as_str()),
+            _ => None,
+        })
+        .collect();
+    Some(OperationInfo {
+        ty: operation.node.ty,
+        public_only: root_fields
+            .iter()
+            .all(|f| f.is_some_and(|f| PUBLIC_ROOT_FIELDS.contains(&f))),
+        introspects: root_fields
+            .iter()
+            .any(|f| matches!(f, Some("__schema" | "__type"))),
+    })
 }
 
 /// The principal of the bearer token, `None` without one.
 async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<Principal>, Reject> {
-    let unauthenticated = |message: String| Reject::new(StatusCode::UNAUTHORIZED, message, "UNAUTHENTICATED");
+    let unauthenticated =
+        |message: String| Reject::new(StatusCode::UNAUTHORIZED, message, "UNAUTHENTICATED");
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
@@ -225,15 +306,27 @@ async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<P
         .to_str()
         .map_err(|_| unauthenticated("malformed Authorization header".into()))?;
     let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-        _ => return Err(unauthenticated("Authorization must be `Bearer <token>`".into())),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            token.trim()
+        }
+        _ => {
+            return Err(unauthenticated(
+                "Authorization must be `Bearer <token>`".into(),
+            ));
+        }
     };
     match principal::authenticate(&state.app.db, &state.app.tokens, token).await {
         Ok(principal) => Ok(Some(principal)),
         Err(crate::error::Error::Unauthenticated(message)) => Err(unauthenticated(message)),
         Err(other) => {
             tracing::error!(error = %other, "authentication failed");
-            Err(Reject::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error", "INTERNAL"))
+            Err(Reject::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal server error",
+                "INTERNAL",
+            ))
         }
     }
 }
@@ -263,7 +356,11 @@ fn not_acceptable() -> axum::response::Response {
 }
 
 /// Serialises a body with the negotiated content type.
-fn json_response(media: ResponseType, status: StatusCode, body: &impl serde::Serialize) -> axum::response::Response {
+fn json_response(
+    media: ResponseType,
+    status: StatusCode,
+    body: &impl serde::Serialize,
+) -> axum::response::Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (status, [(CONTENT_TYPE, media.content_type())], bytes).into_response(),
         Err(e) => {

@@ -28,8 +28,9 @@ impl ResponseType {
     }
 }
 
-/// Picks the response type from `Accept`: absent means `application/json`;
-/// the highest-`q` supported range wins; `None` when nothing is acceptable.
+/// Picks the response type from `Accept`: absent or a wildcard means
+/// `application/json`; the highest-`q` supported range wins; `None` when
+/// nothing is acceptable.
 pub fn response_type(headers: &HeaderMap) -> Option<ResponseType> {
     let Some(accept) = headers.get(ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Some(ResponseType::Json);
@@ -50,11 +51,15 @@ pub fn response_type(headers: &HeaderMap) -> Option<ResponseType> {
         })
         .collect();
     ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
-    ranges.into_iter().find_map(|(_, media)| match media.to_ascii_lowercase().as_str() {
-        GRAPHQL_RESPONSE_JSON | "application/*" | "*/*" => Some(ResponseType::GraphqlResponseJson),
-        JSON => Some(ResponseType::Json),
-        _ => None,
-    })
+    ranges
+        .into_iter()
+        .find_map(|(_, media)| match media.to_ascii_lowercase().as_str() {
+            GRAPHQL_RESPONSE_JSON => Some(ResponseType::GraphqlResponseJson),
+            // Wildcards get the type every client understands, as the
+            // graphql-http reference server does.
+            JSON | "application/*" | "*/*" => Some(ResponseType::Json),
+            _ => None,
+        })
 }
 
 /// True when the client prefers HTML (a browser opening the endpoint).
@@ -68,6 +73,8 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
 /// Why a request body's declared type cannot be read.
 #[derive(Debug, PartialEq, Eq)]
 pub enum BodyTypeError {
+    /// No `Content-Type` at all.
+    Missing,
     /// Not JSON at all.
     Unsupported,
     /// JSON in a charset other than UTF-8.
@@ -75,10 +82,10 @@ pub enum BodyTypeError {
 }
 
 /// Accepts `application/json` (UTF-8 or unspecified charset) and the
-/// spec's `application/graphql+json`; a missing header is read as JSON.
+/// spec's `application/graphql+json`.
 pub fn check_body_type(headers: &HeaderMap) -> Result<(), BodyTypeError> {
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return Ok(());
+        return Err(BodyTypeError::Missing);
     };
     let mut parts = value.split(';');
     let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
@@ -109,13 +116,18 @@ mod tests {
     fn accept_header_picks_the_preferred_supported_type() {
         assert_eq!(response_type(&HeaderMap::new()), Some(ResponseType::Json));
         assert_eq!(
-            response_type(&accept("application/graphql-response+json, application/json;q=0.9")),
+            response_type(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
             Some(ResponseType::GraphqlResponseJson)
         );
         assert_eq!(
-            response_type(&accept("application/graphql-response+json;q=0.5, application/json")),
+            response_type(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
             Some(ResponseType::Json)
         );
+        assert_eq!(response_type(&accept("*/*")), Some(ResponseType::Json));
         assert_eq!(response_type(&accept("text/plain")), None);
     }
 }

@@ -43,7 +43,9 @@ impl User {
     }
     /// Sign-in address; `null` unless you are this user or an administrator.
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        Ok(self.private_visible(ctx)?.then_some(self.model.email.as_str()))
+        Ok(self
+            .private_visible(ctx)?
+            .then_some(self.model.email.as_str()))
     }
     /// Display name.
     async fn name(&self) -> &str {
@@ -64,7 +66,9 @@ impl User {
     /// Whether the worker shares their location; `null` unless you are this
     /// user or an administrator.
     async fn location_sharing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
-        Ok(self.private_visible(ctx)?.then_some(self.model.location_sharing))
+        Ok(self
+            .private_visible(ctx)?
+            .then_some(self.model.location_sharing))
     }
     /// Incremented on every change.
     async fn version(&self) -> i32 {

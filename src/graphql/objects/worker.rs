@@ -119,14 +119,28 @@ impl TimeEntry {
     async fn clock_in_location(&self) -> Option<Location> {
         let e = &self.entry;
         self.location_visible
-            .then(|| Location::from_parts(e.clock_in_latitude, e.clock_in_longitude, None, Some(e.clock_in_at)))
+            .then(|| {
+                Location::from_parts(
+                    e.clock_in_latitude,
+                    e.clock_in_longitude,
+                    None,
+                    Some(e.clock_in_at),
+                )
+            })
             .flatten()
     }
     /// Where they clocked out, under the same rule as a live location.
     async fn clock_out_location(&self) -> Option<Location> {
         let e = &self.entry;
         self.location_visible
-            .then(|| Location::from_parts(e.clock_out_latitude, e.clock_out_longitude, None, e.clock_out_at))
+            .then(|| {
+                Location::from_parts(
+                    e.clock_out_latitude,
+                    e.clock_out_longitude,
+                    None,
+                    e.clock_out_at,
+                )
+            })
             .flatten()
     }
     /// Incremented on every change.
