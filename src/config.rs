@@ -19,7 +19,7 @@ const SECTIONS: [&str; 5] = ["server", "database", "auth", "graphql", "log"];
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file or environment could not be read into [`Settings`].
-    #[error("configuration could not be read: {0}")]
+    #[error("configuration could not be read")]
     Read(#[from] Box<figment::Error>),
     /// A value was read but is not acceptable.
     #[error("invalid setting `{setting}`: {problem}")]

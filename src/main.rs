@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -79,9 +80,26 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the whole cause chain on one line, without a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Cli) -> anyhow::Result<()> {
     if let Command::Schema = args.command {
         print!("{}", fieldsync::graphql::sdl());
         return Ok(());
@@ -108,8 +126,13 @@ async fn main() -> anyhow::Result<()> {
             app.run().await.context("server failed")?;
         }
         Command::Migrate => {
-            let db = fieldsync::db::connect(&settings.database).await?;
-            let applied = fieldsync::db::migrate(&db).await?;
+            let url = fieldsync::redact(&settings.database.url);
+            let db = fieldsync::db::connect(&settings.database)
+                .await
+                .with_context(|| format!("cannot open database `{url}`"))?;
+            let applied = fieldsync::db::migrate(&db)
+                .await
+                .context("migrations failed")?;
             println!("{applied} migrations applied");
         }
         Command::Seed { demo_org } => {

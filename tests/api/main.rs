@@ -3,6 +3,7 @@
 //! `FIELDSYNC_TEST_POSTGRES_URL` is set).
 
 mod auth;
+mod cli;
 mod helpers;
 mod http;
 mod schema;
