@@ -165,6 +165,9 @@ async fn execute(
     };
     let mut public_only = true;
     for request in &requests {
+        if request.query.trim().is_empty() {
+            return reject(media, Reject::bad_request("the request has no `query`"));
+        }
         let Some(info) = inspect(request) else {
             public_only = false;
             continue;
