@@ -80,11 +80,6 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// The shared state.
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
     /// Cancelling this token stops the server gracefully.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()

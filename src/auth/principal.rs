@@ -25,15 +25,6 @@ impl Principal {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
-
-    /// Refuses anyone but an administrator.
-    pub fn require_admin(&self) -> Result<()> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(Error::forbidden("only administrators may do this"))
-        }
-    }
 }
 
 /// Verifies a bearer token and loads its user as the principal.

@@ -34,17 +34,6 @@ pub struct Page<T> {
     pub has_previous_page: bool,
 }
 
-impl<T> Page<T> {
-    /// Transforms each item, keeping the paging facts.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            has_next_page: self.has_next_page,
-            has_previous_page: self.has_previous_page,
-        }
-    }
-}
-
 /// The opaque cursor of an id.
 pub fn encode_cursor(id: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())

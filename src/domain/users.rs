@@ -10,7 +10,7 @@ use entity::ids::{OrganizationId, UserId};
 use entity::{building_worker, organization, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect, Select, Set,
+    QuerySelect, Select, Set, SqlErr,
 };
 
 use super::pagination::{Page, PageRequest, paginate};
@@ -133,6 +133,17 @@ pub async fn create(
     if taken {
         return Err(Error::bad_input("a user with this email already exists"));
     }
+    let zone_ok = !new.time_zone.is_empty()
+        && new.time_zone.len() <= 64
+        && new
+            .time_zone
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+    if !zone_ok {
+        return Err(Error::bad_input(
+            "time zone must be an IANA name such as Europe/Paris",
+        ));
+    }
     let password_hash = match new.password {
         Some(p) if p.len() < 4 => {
             return Err(Error::bad_input("password must be at least 4 characters"));
@@ -162,6 +173,13 @@ pub async fn create(
         deleted_at: Set(None),
     }
     .insert(db)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        // Lost a race with another create of the same address.
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            Error::bad_input("a user with this email already exists")
+        }
+        _ => Error::Database(e),
+    })?;
     Ok(model)
 }

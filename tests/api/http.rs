@@ -57,7 +57,11 @@ async fn bad_requests_get_coded_errors_and_the_server_stays_healthy(backend: Bac
     assert!(body.get("data").is_none());
 
     let (status, _, body) = post_raw(&app, r#"{"variables": {}}"#, "application/json").await;
-    assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"), "no query at all");
+    assert_eq!(
+        (status, code(&body)),
+        (400, "BAD_USER_INPUT"),
+        "no query at all"
+    );
 
     let (status, _, body) = post_raw(&app, r#"{"query": 42}"#, GRAPHQL_RESPONSE).await;
     assert_eq!(
