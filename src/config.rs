@@ -13,7 +13,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// The sections an environment variable may address, in matching order.
-const SECTIONS: [&str; 5] = ["server", "database", "auth", "graphql", "log"];
+const SECTIONS: [&str; 6] = ["server", "database", "auth", "graphql", "sync", "log"];
 
 /// A setting that is missing, malformed or out of range; names the setting.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// GraphQL execution limits and developer tooling.
     pub graphql: GraphqlSettings,
+    /// Offline sync and the change log.
+    pub sync: SyncSettings,
     /// Log filter and format.
     pub log: LogSettings,
 }
@@ -207,6 +209,20 @@ impl Default for GraphqlSettings {
     }
 }
 
+/// Offline sync and the change log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncSettings {
+    /// Days superseded change-log rows are kept; older sync cursors expire.
+    pub retention_days: u32,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self { retention_days: 30 }
+    }
+}
+
 /// Log filter and format.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -300,6 +316,9 @@ impl Settings {
         }
         if self.graphql.max_complexity == 0 {
             return invalid("graphql.max_complexity", "must be at least 1");
+        }
+        if self.sync.retention_days == 0 {
+            return invalid("sync.retention_days", "must be at least 1");
         }
         if self.graphql.max_page_size == 0 {
             return invalid("graphql.max_page_size", "must be at least 1");

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::DatabaseSettings;
 
@@ -56,4 +59,16 @@ pub async fn check_ready(db: &DatabaseConnection) -> Result<(), String> {
     } else {
         Err(format!("{} migrations pending", pending.len()))
     }
+}
+
+/// Begins a transaction that will write. On SQLite it starts IMMEDIATE, so
+/// it takes the write lock up front (waiting out the busy timeout) instead
+/// of failing when a read snapshot must upgrade after another writer
+/// committed; PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{
-    AlertSeverity, BuildingStatus, InspectionResult, Role, TaskPriority, TaskStatus,
-    ViolationSeverity, ViolationStatus, WorkerDutyStatus,
+    AlertSeverity, BuildingStatus, ChangeOp, EntityType, InspectionResult, Role, TaskPriority,
+    TaskStatus, ViolationSeverity, ViolationStatus, WorkerDutyStatus,
 };
 use entity::ids::{
     BuildingId, ComplianceAlertId, InspectionId, OrganizationId, TaskId, TimeEntryId, UserId,
@@ -27,6 +27,7 @@ use sea_orm::{
 
 use crate::auth::password;
 use crate::error::{Error, Result};
+use crate::events::changelog::{self, NewChange, priority};
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo";
@@ -252,6 +253,7 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         self.tasks(org_id, admin, &workers, &buildings, clients[0])
             .await?;
         self.compliance(org_id, admin, &buildings).await?;
+        self.log_initial_state(org_id).await?;
         Ok(DemoOrg {
             org_id,
             slug: slug.to_owned(),
@@ -260,6 +262,128 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
             workers,
             buildings,
         })
+    }
+
+    /// One CREATED change per seeded row, so delta sync starts from a
+    /// complete log and merges find their base version.
+    async fn log_initial_state(&self, org_id: OrganizationId) -> Result<()> {
+        let org = organization::Entity::find_by_id(org_id)
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::Organization, org, |o| o.id.into_uuid())
+            .await?;
+        let users = user::Entity::find()
+            .filter(user::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::User, users, |u| u.id.into_uuid())
+            .await?;
+        let buildings = building::Entity::find()
+            .filter(building::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::Building, buildings, |b| {
+            b.id.into_uuid()
+        })
+        .await?;
+        let staff = building_worker::Entity::find()
+            .filter(building_worker::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::BuildingWorker, staff, |m| {
+            changelog::membership_id(m.building_id.into_uuid(), m.worker_id.into_uuid())
+        })
+        .await?;
+        let links = building_client::Entity::find()
+            .filter(building_client::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::BuildingClient, links, |m| {
+            changelog::membership_id(m.building_id.into_uuid(), m.client_id.into_uuid())
+        })
+        .await?;
+        let statuses = worker_status::Entity::find()
+            .filter(worker_status::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::WorkerStatus, statuses, |w| {
+            w.worker_id.into_uuid()
+        })
+        .await?;
+        let entries = time_entry::Entity::find()
+            .filter(time_entry::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::TimeEntry, entries, |e| e.id.into_uuid())
+            .await?;
+        let tasks = task::Entity::find()
+            .filter(task::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::Task, tasks, |t| t.id.into_uuid())
+            .await?;
+        let violations = violation::Entity::find()
+            .filter(violation::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::Violation, violations, |v| {
+            v.id.into_uuid()
+        })
+        .await?;
+        let inspections = inspection::Entity::find()
+            .filter(inspection::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::Inspection, inspections, |i| {
+            i.id.into_uuid()
+        })
+        .await?;
+        let alerts = compliance_alert::Entity::find()
+            .filter(compliance_alert::Column::OrgId.eq(org_id))
+            .all(self.db)
+            .await?;
+        self.log_rows(org_id, EntityType::ComplianceAlert, alerts, |a| {
+            a.id.into_uuid()
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn log_rows<M: serde::Serialize>(
+        &self,
+        org_id: OrganizationId,
+        entity_type: EntityType,
+        rows: Vec<M>,
+        id_of: impl Fn(&M) -> uuid::Uuid,
+    ) -> Result<()> {
+        for row in rows {
+            let snapshot = changelog::snapshot_of(&row)?;
+            let version = snapshot
+                .get("version")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(1) as i32;
+            let fields = snapshot
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            changelog::record(
+                self.db,
+                NewChange {
+                    org_id,
+                    entity_type,
+                    entity_id: id_of(&row),
+                    version,
+                    op: ChangeOp::Created,
+                    snapshot,
+                    changed_fields: fields,
+                    actor_id: None,
+                    client_mutation_id: None,
+                    priority: priority::STATUS,
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -24,6 +24,9 @@ pub enum Error {
     /// Input that can never be accepted as given. `BAD_USER_INPUT`.
     #[error("{0}")]
     BadUserInput(String),
+    /// A sync cursor older than the change-log retention. `CURSOR_EXPIRED`.
+    #[error("the sync cursor is older than the change-log retention; reload in full")]
+    CursorExpired,
     /// The database failed; details are logged, not shown. `INTERNAL`.
     #[error("database error: {0}")]
     Database(#[from] DbErr),
@@ -40,6 +43,7 @@ impl Error {
             Error::Forbidden(_) => "FORBIDDEN",
             Error::NotFound(_) => "NOT_FOUND",
             Error::BadUserInput(_) => "BAD_USER_INPUT",
+            Error::CursorExpired => "CURSOR_EXPIRED",
             Error::Database(_) | Error::Internal(_) => "INTERNAL",
         }
     }

@@ -5,10 +5,12 @@ pub mod connection;
 pub mod context;
 pub mod errors;
 pub mod inputs;
+pub mod json;
 pub mod loaders;
 pub mod mutation;
 pub mod objects;
 pub mod query;
+pub mod write_inputs;
 
 use async_graphql::{EmptySubscription, Schema};
 
@@ -20,12 +22,16 @@ pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubsc
 /// Builds the schema with the limits of the settings and the state as data.
 pub fn build_schema(state: AppState) -> AppSchema {
     let limits = state.settings.graphql.clone();
-    let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(32)
-        .limit_directives(16)
-        .data(state);
+    let mut builder = Schema::build(
+        query::QueryRoot::default(),
+        mutation::MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(32)
+    .limit_directives(16)
+    .data(state);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -34,7 +40,11 @@ pub fn build_schema(state: AppState) -> AppSchema {
 
 /// The SDL that `schema.graphql` must equal (independent of settings).
 pub fn sdl() -> String {
-    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        query::QueryRoot::default(),
+        mutation::MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }

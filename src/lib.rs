@@ -19,9 +19,11 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -85,8 +87,13 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// Serves until the shutdown token is cancelled.
+    /// Serves, and runs the background jobs, until the shutdown token is cancelled.
     pub async fn run(self) -> std::io::Result<()> {
+        tokio::spawn(sync::retention::run(
+            self.state.db.clone(),
+            self.state.settings.sync.retention_days,
+            self.shutdown.clone(),
+        ));
         let router = http::router(self.state);
         let shutdown = self.shutdown;
         axum::serve(self.listener, router)

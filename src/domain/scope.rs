@@ -82,6 +82,14 @@ impl BuildingScope {
         Ok(BuildingScope::Only(ids))
     }
 
+    /// True when the building is inside the scope.
+    pub fn allows(&self, building: BuildingId) -> bool {
+        match self {
+            BuildingScope::All => true,
+            BuildingScope::Only(ids) => ids.contains(&building),
+        }
+    }
+
     /// A condition restricting `column` (a building id) to the scope.
     pub fn condition(&self, column: impl ColumnTrait) -> Condition {
         match self {

@@ -63,6 +63,17 @@ pub async fn list(
     paginate(db, select, user::Column::Id, page).await
 }
 
+/// The ids of every user the caller may see.
+pub async fn visible_ids(db: &impl ConnectionTrait, principal: &Principal) -> Result<Vec<UserId>> {
+    Ok(visible(db, principal)
+        .await?
+        .select_only()
+        .column(user::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// One visible user, or `NOT_FOUND`.
 pub async fn get(
     db: &impl ConnectionTrait,

@@ -1,63 +1,41 @@
-//! The mutation root. Session handling lives here; entity writes arrive with
-//! versioned writes.
+//! The mutation root, merged from one object per area. Every entity write
+//! goes through [`execute`], and so through `sync::operations`, so single
+//! mutations and `syncPush` batches behave the same.
 
-use async_graphql::{Context, Object};
+pub mod session;
+pub mod sync;
+pub mod tasks;
+
+use async_graphql::{Context, MergedObject};
 
 use super::context::ContextExt;
-use super::objects::session::AuthPayload;
-use crate::auth::session;
+use super::objects::write::WriteResult;
+use crate::error::Result;
+use crate::sync::operations::{self, Operation};
 
 /// Every write the API offers.
-pub struct MutationRoot;
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(
+    session::SessionMutation,
+    tasks::TaskMutation,
+    sync::SyncMutation,
+);
 
-#[Object(name = "Mutation")]
-impl MutationRoot {
-    /// Signs in with email and password. A wrong password and an unknown email
-    /// answer alike (`UNAUTHENTICATED`).
-    async fn login(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-    ) -> async_graphql::Result<AuthPayload> {
-        let state = ctx.state()?;
-        let session = session::login(
-            &state.db,
-            &state.tokens,
-            &state.settings.auth,
-            &email,
-            &password,
-        )
-        .await?;
-        Ok(AuthPayload(session))
-    }
-
-    /// Exchanges a refresh token for a new access token and refresh token.
-    /// Each refresh token works once; reusing one ends the whole session.
-    async fn refresh_session(
-        &self,
-        ctx: &Context<'_>,
-        refresh_token: String,
-    ) -> async_graphql::Result<AuthPayload> {
-        let state = ctx.state()?;
-        let session = session::refresh(
-            &state.db,
-            &state.tokens,
-            &state.settings.auth,
-            &refresh_token,
-        )
-        .await?;
-        Ok(AuthPayload(session))
-    }
-
-    /// Ends the session of a refresh token. Always true, so it leaks nothing.
-    async fn logout(
-        &self,
-        ctx: &Context<'_>,
-        refresh_token: String,
-    ) -> async_graphql::Result<bool> {
-        let state = ctx.state()?;
-        session::logout(&state.db, &refresh_token).await?;
-        Ok(true)
-    }
+/// Runs one operation for the caller in its own transaction.
+pub async fn execute(
+    ctx: &Context<'_>,
+    operation: Result<Operation>,
+    client_mutation_id: Option<String>,
+) -> async_graphql::Result<WriteResult> {
+    let state = ctx.state()?;
+    let principal = ctx.principal()?;
+    let result = operations::execute(
+        &state.db,
+        principal,
+        operation?,
+        client_mutation_id.as_deref(),
+    )
+    .await?;
+    Ok(WriteResult(result))
 }

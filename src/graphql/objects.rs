@@ -9,6 +9,7 @@ pub mod session;
 pub mod task;
 pub mod user;
 pub mod worker;
+pub mod write;
 
 use std::fmt::Display;
 

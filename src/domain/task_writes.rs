@@ -1,0 +1,470 @@
+//! Versioned task writes: create (idempotent by client-supplied id), update
+//! under a conflict strategy, delete. Each runs inside the caller's write
+//! transaction and records its change-log row there.
+
+use chrono::{DateTime, Utc};
+use entity::enums::{ChangeOp, EntityType, Role, TaskPriority, TaskStatus};
+use entity::ids::{BuildingId, TaskId, UserId};
+use entity::{building_worker, task, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect,
+};
+use serde_json::{Map, Value};
+
+use super::scope::BuildingScope;
+use super::task_rules::{self, TaskPatch, check_text};
+use super::tasks;
+use super::writes::{ConflictReport, ConflictStrategy, Outcome, WriteResult};
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::events::changelog::{self, NewChange, priority};
+use crate::sync::conflicts::{self, NewConflict};
+use crate::sync::merge::{self, FieldConflict};
+
+/// A task to create.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// Client-chosen id (makes an offline create idempotent); generated when absent.
+    pub id: Option<TaskId>,
+    /// Where the work is.
+    pub building_id: BuildingId,
+    /// Short summary.
+    pub title: String,
+    /// Details.
+    pub description: String,
+    /// Trade or kind.
+    pub category: String,
+    /// How urgent.
+    pub priority: TaskPriority,
+    /// Who does it (administrators only).
+    pub assignee_id: Option<UserId>,
+    /// When it is due.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// An update of an existing task.
+#[derive(Debug, Clone)]
+pub struct TaskUpdate {
+    /// Which task.
+    pub id: TaskId,
+    /// The version the client edited; `None` means "whatever is current".
+    pub expected_version: Option<i32>,
+    /// What to change.
+    pub patch: TaskPatch,
+    /// What to do if the server moved on.
+    pub strategy: ConflictStrategy,
+}
+
+/// Creates a task: administrators anywhere in the organisation, clients a
+/// PENDING service request on one of their buildings. Replaying a create
+/// with the same id by the same user returns the task as it stands.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    new: NewTask,
+    cmid: Option<&str>,
+) -> Result<WriteResult> {
+    match principal.role {
+        Role::Admin => {}
+        Role::Client if new.assignee_id.is_none() => {}
+        Role::Client => return Err(Error::forbidden("clients may not assign tasks")),
+        Role::Worker => return Err(Error::forbidden("workers may not create tasks")),
+    }
+    check_text("title", &new.title, 1, 200)?;
+    check_text("description", &new.description, 0, 10_000)?;
+    check_text("category", &new.category, 0, 64)?;
+    if !BuildingScope::of(db, principal)
+        .await?
+        .allows(new.building_id)
+        || !building_exists(db, principal, new.building_id).await?
+    {
+        return Err(Error::NotFound("building"));
+    }
+    let id = new.id.unwrap_or_default();
+    if let Some(existing) = task::Entity::find_by_id(id).one(db).await? {
+        if existing.org_id == principal.org_id && existing.created_by == principal.user_id {
+            return result(Outcome::Applied, &existing, Vec::new(), None);
+        }
+        return Err(Error::bad_input("this task id cannot be used"));
+    }
+    if let Some(assignee) = new.assignee_id {
+        check_assignee(db, principal, new.building_id, assignee).await?;
+    }
+    let now = Utc::now();
+    let model = task::Model {
+        id,
+        org_id: principal.org_id,
+        building_id: new.building_id,
+        title: new.title.trim().to_owned(),
+        description: new.description,
+        category: new.category.trim().to_owned(),
+        priority: new.priority,
+        status: if new.assignee_id.is_some() {
+            TaskStatus::Assigned
+        } else {
+            TaskStatus::Pending
+        },
+        assignee_id: new.assignee_id,
+        created_by: principal.user_id,
+        progress: 0,
+        due_at: new.due_at,
+        started_at: None,
+        completed_at: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    let saved = model
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .insert(db)
+        .await?;
+    let snapshot = changelog::snapshot_of(&saved)?;
+    let fields = snapshot
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    log(
+        db,
+        principal,
+        &saved,
+        ChangeOp::Created,
+        snapshot,
+        fields,
+        cmid,
+        priority::ASSIGNMENT,
+    )
+    .await?;
+    result(Outcome::Applied, &saved, Vec::new(), None)
+}
+
+/// Updates a task under its conflict strategy.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    update: TaskUpdate,
+    cmid: Option<&str>,
+) -> Result<WriteResult> {
+    update.patch.validate()?;
+    let current = load_for_write(db, principal, update.id).await?;
+    task_rules::authorize_update(principal, &current, &update.patch)?;
+    let expected = update.expected_version.unwrap_or(current.version);
+    if expected < 1 || expected > current.version {
+        return Err(Error::bad_input(format!(
+            "expectedVersion {expected} is not a version of this task (current: {})",
+            current.version
+        )));
+    }
+    let client = update.patch.to_map();
+    let stale = expected < current.version;
+    let (patch, merged_fields) = match (stale, update.strategy) {
+        (false, _) | (true, ConflictStrategy::LastWriteWins) => (update.patch, Vec::new()),
+        (true, ConflictStrategy::Reject) => {
+            let server = object(changelog::snapshot_of(&current)?);
+            let fields = disputed(&client, &server);
+            return result(
+                Outcome::Conflict,
+                &current,
+                Vec::new(),
+                Some(ConflictReport { id: None, fields }),
+            );
+        }
+        (true, ConflictStrategy::Merge) => {
+            let base = changelog::snapshot_at(
+                db,
+                principal.org_id,
+                EntityType::Task,
+                current.id.into_uuid(),
+                expected,
+            )
+            .await?;
+            let server = object(changelog::snapshot_of(&current)?);
+            let merged = merge::merge(
+                base.as_ref().and_then(Value::as_object),
+                &server,
+                &client,
+                task_rules::merge_rule,
+            );
+            let mut conflicts = merged.conflicts;
+            let patch = TaskPatch::from_map(merged.patch)?;
+            // A status that won the merge must still be reachable from where the task is now.
+            if let Some(status) = patch.status
+                && !task_rules::can_transition(current.status, status)
+            {
+                conflicts.push(FieldConflict {
+                    field: "status".into(),
+                    base: base
+                        .as_ref()
+                        .and_then(|b| b.get("status").cloned())
+                        .unwrap_or(Value::Null),
+                    server: server.get("status").cloned().unwrap_or(Value::Null),
+                    client: client.get("status").cloned().unwrap_or(Value::Null),
+                });
+            }
+            if !conflicts.is_empty() {
+                let id = conflicts::record(
+                    db,
+                    principal,
+                    NewConflict {
+                        entity_type: EntityType::Task,
+                        entity_id: current.id.into_uuid(),
+                        base_version: expected,
+                        server_version: current.version,
+                        client_patch: &client,
+                        fields: &conflicts,
+                    },
+                )
+                .await?;
+                return result(
+                    Outcome::Conflict,
+                    &current,
+                    Vec::new(),
+                    Some(ConflictReport {
+                        id: Some(id),
+                        fields: conflicts,
+                    }),
+                );
+            }
+            (patch, merged.merged_fields)
+        }
+    };
+    let outcome = if stale && update.strategy == ConflictStrategy::Merge {
+        Outcome::Merged
+    } else {
+        Outcome::Applied
+    };
+    let saved = write(db, principal, &current, &patch, cmid).await?;
+    result(outcome, &saved, merged_fields, None)
+}
+
+/// Applies a checked patch to the current row and records the change;
+/// returns the row as stored (unchanged when the patch changes nothing).
+pub async fn write(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    current: &task::Model,
+    patch: &TaskPatch,
+    cmid: Option<&str>,
+) -> Result<task::Model> {
+    let now = Utc::now();
+    let mut next = current.clone();
+    patch.apply_to(&mut next);
+    if next.status == TaskStatus::Assigned && next.assignee_id.is_none() {
+        return Err(Error::bad_input("an ASSIGNED task needs an assignee"));
+    }
+    task_rules::settle(current, &mut next, now);
+    if !task_rules::can_transition(current.status, next.status) {
+        return Err(task_rules::illegal_transition(current.status, next.status));
+    }
+    if next.assignee_id != current.assignee_id
+        && let Some(assignee) = next.assignee_id
+    {
+        check_assignee(db, principal, next.building_id, assignee).await?;
+    }
+    let before = changelog::snapshot_of(current)?;
+    let changed = changelog::changed_fields(&before, &changelog::snapshot_of(&next)?);
+    if changed.is_empty() {
+        return Ok(current.clone());
+    }
+    next.version = current.version + 1;
+    next.updated_at = now;
+    let saved = next
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .update(db)
+        .await?;
+    let snapshot = changelog::snapshot_of(&saved)?;
+    let weight = if changed.iter().any(|f| f == "assignee_id") {
+        priority::ASSIGNMENT
+    } else {
+        priority::STATUS
+    };
+    log(
+        db,
+        principal,
+        &saved,
+        ChangeOp::Updated,
+        snapshot,
+        changed,
+        cmid,
+        weight,
+    )
+    .await?;
+    Ok(saved)
+}
+
+/// Soft-deletes a task (administrators only).
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: TaskId,
+    expected_version: Option<i32>,
+    cmid: Option<&str>,
+) -> Result<WriteResult> {
+    if !principal.is_admin() {
+        return Err(Error::forbidden("only administrators may delete tasks"));
+    }
+    let current = load_for_write(db, principal, id).await?;
+    if let Some(expected) = expected_version
+        && expected != current.version
+    {
+        let fields = vec![FieldConflict {
+            field: "version".into(),
+            base: expected.into(),
+            server: current.version.into(),
+            client: Value::Null,
+        }];
+        return result(
+            Outcome::Conflict,
+            &current,
+            Vec::new(),
+            Some(ConflictReport { id: None, fields }),
+        );
+    }
+    let mut next = current.clone();
+    next.deleted_at = Some(Utc::now());
+    next.version += 1;
+    next.updated_at = Utc::now();
+    let saved = next.into_active_model().reset_all().update(db).await?;
+    let snapshot = changelog::snapshot_of(&saved)?;
+    log(
+        db,
+        principal,
+        &saved,
+        ChangeOp::Deleted,
+        snapshot,
+        vec!["deleted_at".into()],
+        cmid,
+        priority::STATUS,
+    )
+    .await?;
+    result(Outcome::Applied, &saved, Vec::new(), None)
+}
+
+/// The visible task, locked for the rest of the transaction on PostgreSQL
+/// (SQLite's IMMEDIATE transaction already holds the write lock).
+pub async fn load_for_write(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: TaskId,
+) -> Result<task::Model> {
+    tasks::get(db, principal, id).await?;
+    let mut select = task::Entity::find_by_id(id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select.one(db).await?.ok_or(Error::NotFound("task"))
+}
+
+/// Builds the answer for a task as it now stands.
+pub fn result(
+    outcome: Outcome,
+    task: &task::Model,
+    merged_fields: Vec<String>,
+    conflict: Option<ConflictReport>,
+) -> Result<WriteResult> {
+    Ok(WriteResult {
+        outcome,
+        entity_type: EntityType::Task,
+        entity_id: task.id.into_uuid(),
+        version: task.version,
+        snapshot: changelog::snapshot_of(task)?,
+        merged_fields,
+        conflict,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn log(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    task: &task::Model,
+    op: ChangeOp,
+    snapshot: Value,
+    changed_fields: Vec<String>,
+    cmid: Option<&str>,
+    priority: i32,
+) -> Result<()> {
+    changelog::record(
+        db,
+        NewChange {
+            org_id: task.org_id,
+            entity_type: EntityType::Task,
+            entity_id: task.id.into_uuid(),
+            version: task.version,
+            op,
+            snapshot,
+            changed_fields,
+            actor_id: Some(principal.user_id),
+            client_mutation_id: cmid.map(str::to_owned),
+            priority,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// An assignee must be an active worker of the organisation assigned to the building.
+async fn check_assignee(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    building: BuildingId,
+    assignee: UserId,
+) -> Result<()> {
+    let worker = user::Entity::find_by_id(assignee)
+        .filter(user::Column::OrgId.eq(principal.org_id))
+        .one(db)
+        .await?
+        .filter(|u| u.active && u.deleted_at.is_none() && u.role == Role::Worker)
+        .ok_or_else(|| {
+            Error::bad_input("the assignee must be an active worker of this organisation")
+        })?;
+    let assigned = building_worker::Entity::find_by_id((building, worker.id))
+        .one(db)
+        .await?
+        .is_some();
+    if !assigned {
+        return Err(Error::bad_input(
+            "the assignee is not assigned to this task's building",
+        ));
+    }
+    Ok(())
+}
+
+async fn building_exists(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: BuildingId,
+) -> Result<bool> {
+    Ok(entity::building::Entity::find_by_id(id)
+        .filter(entity::building::Column::OrgId.eq(principal.org_id))
+        .filter(entity::building::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The fields of a patch whose values differ from the server's.
+fn disputed(client: &Map<String, Value>, server: &Map<String, Value>) -> Vec<FieldConflict> {
+    client
+        .iter()
+        .filter(|(field, value)| server.get(*field) != Some(*value))
+        .map(|(field, value)| FieldConflict {
+            field: field.clone(),
+            base: Value::Null,
+            server: server.get(field).cloned().unwrap_or(Value::Null),
+            client: value.clone(),
+        })
+        .collect()
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}

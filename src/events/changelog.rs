@@ -1,0 +1,143 @@
+//! Writing and reading the `changes` table.
+//!
+//! `seq` must grow in commit order: a reader that has seen seq N must never
+//! later find a row below N. SQLite has one writer at a time, so that holds
+//! by construction. PostgreSQL hands out sequence values at insert time, so
+//! two transactions could commit out of order; every writer therefore takes a
+//! transaction-scoped advisory lock just before inserting its change row and
+//! keeps it until commit, which serialises the (short) tail of write
+//! transactions and makes seq order commit order.
+
+use chrono::{DateTime, Utc};
+use entity::change;
+use entity::enums::{ChangeOp, EntityType};
+use entity::ids::{OrganizationId, UserId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    Statement,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Advisory lock key that orders change-log inserts on PostgreSQL ("fsync" in ASCII).
+const CHANGELOG_LOCK_KEY: i64 = 0x0066_7379_6e63;
+
+/// Delivery priority of a change, highest first.
+pub mod priority {
+    /// Compliance alerts, violations, failed inspections.
+    pub const COMPLIANCE: i32 = 30;
+    /// Task assignment and creation.
+    pub const ASSIGNMENT: i32 = 20;
+    /// Status and progress.
+    pub const STATUS: i32 = 10;
+    /// Worker locations (a newer one supersedes an older one).
+    pub const LOCATION: i32 = 0;
+}
+
+/// A change about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewChange {
+    /// Organisation of the entity.
+    pub org_id: OrganizationId,
+    /// Kind of entity.
+    pub entity_type: EntityType,
+    /// Its id.
+    pub entity_id: Uuid,
+    /// Its version after the write.
+    pub version: i32,
+    /// What happened.
+    pub op: ChangeOp,
+    /// The entity after the write (before, for deletes), as its model serialises.
+    pub snapshot: Value,
+    /// Fields the write changed.
+    pub changed_fields: Vec<String>,
+    /// Who wrote it.
+    pub actor_id: Option<UserId>,
+    /// The client's idempotency key, when it sent one.
+    pub client_mutation_id: Option<String>,
+    /// Delivery priority (see [`priority`]).
+    pub priority: i32,
+}
+
+/// Appends a change in the caller's transaction; returns its seq.
+pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [CHANGELOG_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    let row = change::ActiveModel {
+        org_id: Set(change.org_id),
+        entity_type: Set(change.entity_type),
+        entity_id: Set(change.entity_id),
+        version: Set(change.version),
+        op: Set(change.op),
+        snapshot: Set(change.snapshot),
+        changed_fields: Set(Value::from(change.changed_fields)),
+        actor_id: Set(change.actor_id),
+        client_mutation_id: Set(change.client_mutation_id),
+        priority: Set(change.priority),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(row.seq)
+}
+
+/// The snapshot of an entity at a version, if the log still holds it.
+pub async fn snapshot_at(
+    db: &impl ConnectionTrait,
+    org_id: OrganizationId,
+    entity_type: EntityType,
+    entity_id: Uuid,
+    version: i32,
+) -> Result<Option<Value>> {
+    Ok(change::Entity::find()
+        .filter(change::Column::OrgId.eq(org_id))
+        .filter(change::Column::EntityType.eq(entity_type))
+        .filter(change::Column::EntityId.eq(entity_id))
+        .filter(change::Column::Version.eq(version))
+        .one(db)
+        .await?
+        .map(|c| c.snapshot))
+}
+
+/// Deletes changes recorded before `cutoff`; returns how many.
+pub async fn prune_before(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u64> {
+    Ok(change::Entity::delete_many()
+        .filter(change::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The entity id of a membership row (building × user), stable and unique
+/// enough for the log: the two UUIDs xor-ed.
+pub fn membership_id(building: Uuid, user: Uuid) -> Uuid {
+    Uuid::from_u128(building.as_u128() ^ user.as_u128())
+}
+
+/// Serialises a model into a snapshot (its serde form: snake_case keys).
+pub fn snapshot_of<T: serde::Serialize>(model: &T) -> Result<Value> {
+    serde_json::to_value(model).map_err(|e| Error::Internal(format!("snapshot failed: {e}")))
+}
+
+/// The top-level keys whose values differ between two snapshots.
+pub fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
+    let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+        return Vec::new();
+    };
+    after
+        .iter()
+        .filter(|(key, value)| {
+            !matches!(key.as_str(), "version" | "updated_at") && before.get(*key) != Some(*value)
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
+}

@@ -1,0 +1,235 @@
+//! Results of writes and sync: `WriteResult`, conflicts, pulled changes.
+
+use async_graphql::{ID, Json, Object, SimpleObject, Union};
+use chrono::{DateTime, Utc};
+use entity::enums::{ChangeOp, EntityType, SyncConflictStatus};
+use entity::{sync_conflict, task};
+use serde_json::Value;
+
+use super::gid;
+use super::task::Task;
+use crate::domain::writes::{self, Outcome};
+use crate::graphql::json::{camel_keys, to_camel};
+use crate::sync::merge::FieldConflict;
+use crate::sync::pull::PulledChange;
+
+/// An entity a write returns.
+#[derive(Union)]
+pub enum VersionedEntity {
+    /// A task.
+    Task(Task),
+}
+
+/// A field in dispute.
+#[derive(SimpleObject)]
+pub struct ConflictField {
+    /// Field name, as in the GraphQL type.
+    pub field: String,
+    /// Its value in the version the client edited (`null` when unknown).
+    pub base: Json<Value>,
+    /// Its value on the server now.
+    pub server: Json<Value>,
+    /// The value the client wanted.
+    pub client: Json<Value>,
+}
+
+impl From<FieldConflict> for ConflictField {
+    fn from(c: FieldConflict) -> Self {
+        Self {
+            field: to_camel(&c.field),
+            base: Json(c.base),
+            server: Json(c.server),
+            client: Json(c.client),
+        }
+    }
+}
+
+/// What could not be merged.
+#[derive(SimpleObject)]
+pub struct Conflict {
+    /// The recorded conflict to resolve with `resolveSyncConflict`; `null` under REJECT.
+    pub id: Option<ID>,
+    /// The fields in dispute.
+    pub fields: Vec<ConflictField>,
+}
+
+/// The answer to a write: how it went and the entity as it now stands.
+pub struct WriteResult(pub writes::WriteResult);
+
+#[Object]
+impl WriteResult {
+    /// APPLIED, MERGED or CONFLICT (nothing written).
+    async fn outcome(&self) -> Outcome {
+        self.0.outcome
+    }
+    /// Kind of entity.
+    async fn entity_type(&self) -> EntityType {
+        self.0.entity_type
+    }
+    /// Its id.
+    async fn entity_id(&self) -> ID {
+        gid(self.0.entity_id)
+    }
+    /// Its version as it now stands: the next `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Fields both sides had changed that a merge rule settled.
+    async fn merged_fields(&self) -> Vec<String> {
+        self.0.merged_fields.iter().map(|f| to_camel(f)).collect()
+    }
+    /// Present when the outcome is CONFLICT.
+    async fn conflict(&self) -> Option<Conflict> {
+        self.0.conflict.clone().map(|c| Conflict {
+            id: c.id.map(gid),
+            fields: c.fields.into_iter().map(ConflictField::from).collect(),
+        })
+    }
+    /// The entity as it now stands on the server.
+    async fn entity(&self) -> Option<VersionedEntity> {
+        match self.0.entity_type {
+            EntityType::Task => serde_json::from_value::<task::Model>(self.0.snapshot.clone())
+                .ok()
+                .map(|t| VersionedEntity::Task(Task(t))),
+            _ => None,
+        }
+    }
+    /// The same entity as plain JSON (camelCase fields).
+    async fn snapshot(&self) -> Json<Value> {
+        Json(camel_keys(self.0.snapshot.clone()))
+    }
+}
+
+/// A conflict recorded for later resolution.
+pub struct SyncConflict(pub sync_conflict::Model);
+
+#[Object]
+impl SyncConflict {
+    /// Unique id.
+    async fn id(&self) -> ID {
+        gid(self.0.id)
+    }
+    /// Kind of entity.
+    async fn entity_type(&self) -> EntityType {
+        self.0.entity_type
+    }
+    /// Its id.
+    async fn entity_id(&self) -> ID {
+        gid(self.0.entity_id)
+    }
+    /// The version the client edited.
+    async fn base_version(&self) -> i32 {
+        self.0.base_version
+    }
+    /// The server's version when the conflict arose.
+    async fn server_version(&self) -> i32 {
+        self.0.server_version
+    }
+    /// The client's whole patch (camelCase fields).
+    async fn client_patch(&self) -> Json<Value> {
+        Json(camel_keys(self.0.client_patch.clone()))
+    }
+    /// The fields in dispute.
+    async fn fields(&self) -> Vec<ConflictField> {
+        serde_json::from_value::<Vec<FieldConflict>>(self.0.fields.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(ConflictField::from)
+            .collect()
+    }
+    /// OPEN until resolved.
+    async fn status(&self) -> SyncConflictStatus {
+        self.0.status
+    }
+    /// How it was resolved.
+    async fn resolution(&self) -> Option<&str> {
+        self.0.resolution.as_deref()
+    }
+    /// When it arose.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it was resolved.
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at
+    }
+}
+
+/// One entity's latest state since the cursor.
+pub struct SyncChange(pub PulledChange);
+
+#[Object]
+impl SyncChange {
+    /// Kind of entity.
+    async fn entity_type(&self) -> EntityType {
+        self.0.entity_type
+    }
+    /// Its id.
+    async fn entity_id(&self) -> ID {
+        gid(self.0.entity_id)
+    }
+    /// Its version (0 for tombstones of entities that left your view).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// The last thing that happened to it.
+    async fn op(&self) -> ChangeOp {
+        self.0.op
+    }
+    /// Deleted, or no longer visible to you: remove it locally.
+    async fn tombstone(&self) -> bool {
+        self.0.tombstone
+    }
+    /// The entity as you may see it (camelCase fields); `null` for tombstones.
+    async fn snapshot(&self) -> Option<Json<Value>> {
+        self.0.snapshot.clone().map(|s| Json(camel_keys(s)))
+    }
+}
+
+/// A page of `syncPull`.
+#[derive(SimpleObject)]
+pub struct SyncPullResult {
+    /// One entry per changed entity, in log order.
+    pub changes: Vec<SyncChange>,
+    /// Pass as `after` next time.
+    pub cursor: String,
+    /// More changes wait: pull again right away.
+    pub has_more: bool,
+}
+
+/// How one operation of a `syncPush` went.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum SyncOperationStatus {
+    /// Written as sent.
+    Applied,
+    /// Written after merging.
+    Merged,
+    /// Not written; see `result.conflict`.
+    Conflict,
+    /// Refused; see `error`.
+    Failed,
+    /// Part of an atomic batch that failed elsewhere; nothing written.
+    RolledBack,
+}
+
+/// Why an operation failed.
+#[derive(SimpleObject)]
+pub struct OperationError {
+    /// The `extensions.code` this would carry as a GraphQL error.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The fate of one operation of a `syncPush`, in the order sent.
+#[derive(SimpleObject)]
+pub struct SyncOperationResult {
+    /// The operation's idempotency key.
+    pub client_mutation_id: String,
+    /// How it went.
+    pub status: SyncOperationStatus,
+    /// The write's result, unless it failed or was rolled back.
+    pub result: Option<WriteResult>,
+    /// Why it failed.
+    pub error: Option<OperationError>,
+}
