@@ -112,3 +112,68 @@ pub async fn create_user(
     };
     Ok(users::create(&state.db, org.id, new).await?.id)
 }
+
+/// Runs the offline-sync simulation and the syncPush throughput batch, in
+/// `database_url` or a temporary SQLite file, and prints the figures.
+pub async fn simulate_sync(
+    settings: &crate::config::Settings,
+    seed: u64,
+    database_url: Option<String>,
+    batch: usize,
+) -> anyhow::Result<()> {
+    use crate::sync::simulation::{self, Config};
+    let scratch = std::env::temp_dir().join(format!(
+        "fieldsync-sim-{}.db",
+        uuid::Uuid::now_v7().simple()
+    ));
+    let mut database = settings.database.clone();
+    database.url = match database_url {
+        Some(url) => url,
+        None => format!("sqlite://{}?mode=rwc", scratch.display()),
+    };
+    let db = crate::db::connect(&database)
+        .await
+        .context("cannot open the simulation database")?;
+    crate::db::migrate(&db).await?;
+    let config = Config {
+        seed,
+        ..Config::default()
+    };
+    println!(
+        "offline-sync simulation (seed {seed}): {} workers offline, {} tasks, {} edits each, {} online admin edits, on {}",
+        config.workers,
+        config.tasks,
+        config.edits_per_client,
+        config.admin_edits,
+        crate::redact(&database.url)
+    );
+    let report = simulation::run(&db, &config, settings.sync.retention_days).await?;
+    println!("  operations replayed   {}", report.operations);
+    println!("  applied               {}", report.applied);
+    println!("  merged                {}", report.merged);
+    println!("  conflicts (recorded)  {}", report.conflicts);
+    println!("  refused               {}", report.failed);
+    println!(
+        "  resolved automatically {:.2}%",
+        report.automatic_rate() * 100.0
+    );
+    println!(
+        "  converged clients     {}/{}",
+        report.converged_clients, report.clients
+    );
+    println!("  accepted changes lost {}", report.lost_changes);
+    println!("  replay time           {:.2}s", report.replay_seconds);
+    for atomic in [false, true] {
+        let rate =
+            simulation::push_throughput(&db, batch, atomic, seed + 1 + u64::from(atomic)).await?;
+        println!(
+            "  syncPush {batch} ops{}  {rate:.0} ops/s",
+            if atomic { " (atomic)" } else { "" }
+        );
+    }
+    drop(db);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
+    }
+    Ok(())
+}

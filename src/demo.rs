@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{
-    AlertSeverity, BuildingStatus, ChangeOp, EntityType, InspectionResult, Role, TaskPriority,
-    TaskStatus, ViolationSeverity, ViolationStatus, WorkerDutyStatus,
+    AlertSeverity, BuildingStatus, EntityType, InspectionResult, Role, TaskPriority, TaskStatus,
+    ViolationSeverity, ViolationStatus, WorkerDutyStatus,
 };
 use entity::ids::{
     BuildingId, ComplianceAlertId, InspectionId, OrganizationId, TaskId, TimeEntryId, UserId,
@@ -27,7 +27,7 @@ use sea_orm::{
 
 use crate::auth::password;
 use crate::error::{Error, Result};
-use crate::events::changelog::{self, NewChange, priority};
+use crate::events::changelog;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo";
@@ -357,31 +357,7 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         id_of: impl Fn(&M) -> uuid::Uuid,
     ) -> Result<()> {
         for row in rows {
-            let snapshot = changelog::snapshot_of(&row)?;
-            let version = snapshot
-                .get("version")
-                .and_then(serde_json::Value::as_i64)
-                .unwrap_or(1) as i32;
-            let fields = snapshot
-                .as_object()
-                .map(|o| o.keys().cloned().collect())
-                .unwrap_or_default();
-            changelog::record(
-                self.db,
-                NewChange {
-                    org_id,
-                    entity_type,
-                    entity_id: id_of(&row),
-                    version,
-                    op: ChangeOp::Created,
-                    snapshot,
-                    changed_fields: fields,
-                    actor_id: None,
-                    client_mutation_id: None,
-                    priority: priority::STATUS,
-                },
-            )
-            .await?;
+            changelog::record_created(self.db, org_id, entity_type, id_of(&row), &row).await?;
         }
         Ok(())
     }

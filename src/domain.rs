@@ -3,15 +3,19 @@
 //! `&impl ConnectionTrait`, so the caller owns the transaction, and reads only
 //! through [`scope`], so nothing escapes the caller's organisation.
 
+pub mod admin_writes;
 pub mod buildings;
 pub mod compliance;
+pub mod compliance_writes;
 pub mod metrics;
 pub mod organizations;
 pub mod pagination;
+pub mod revert;
 pub mod scope;
 pub mod task_rules;
 pub mod task_writes;
 pub mod tasks;
 pub mod users;
+pub mod worker_writes;
 pub mod workers;
 pub mod writes;

@@ -57,6 +57,20 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) that schema.graphql must equal.
     Schema,
+    /// Run the deterministic offline-sync simulation and a syncPush
+    /// throughput measurement, and print the figures.
+    SimulateSync {
+        /// Seed of every random choice.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Database to run in (a new organisation is created there);
+        /// default: a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Operations in the throughput batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
     /// Create a user in an organisation.
     CreateUser {
         /// Slug of the organisation.
@@ -124,6 +138,13 @@ async fn run(args: Cli) -> anyhow::Result<()> {
                 }
             });
             app.run().await.context("server failed")?;
+        }
+        Command::SimulateSync {
+            seed,
+            database_url,
+            batch,
+        } => {
+            cli::simulate_sync(&settings, seed, database_url, batch).await?;
         }
         Command::Migrate => {
             let url = fieldsync::redact(&settings.database.url);

@@ -9,3 +9,4 @@ pub mod operations;
 pub mod pull;
 pub mod push;
 pub mod retention;
+pub mod simulation;

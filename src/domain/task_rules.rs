@@ -236,6 +236,21 @@ pub fn merge_rule(field: &str) -> Rule {
     }
 }
 
+/// Whether the server's value of a field already holds the client's edit:
+/// equal, or ahead of it under the field's merge rule.
+pub fn dominates(field: &str, server: &Value, client: &Value) -> bool {
+    if server == client {
+        return true;
+    }
+    match merge_rule(field) {
+        Rule::Max => matches!((server.as_f64(), client.as_f64()), (Some(s), Some(c)) if s >= c),
+        Rule::Ranked(rank) => {
+            matches!((server.as_str().and_then(rank), client.as_str().and_then(rank)), (Some(s), Some(c)) if s >= c)
+        }
+        Rule::Conflict => false,
+    }
+}
+
 /// Status precedence: later stages win, and terminal states win over all
 /// (a completion beats a racing cancellation).
 fn status_rank(value: &str) -> Option<u8> {

@@ -54,6 +54,27 @@ pub struct TaskUpdate {
     pub patch: TaskPatch,
     /// What to do if the server moved on.
     pub strategy: ConflictStrategy,
+    /// Values this client's own earlier queued operations wrote to the task
+    /// (see `sync::push::QueueState`): not concurrent changes to merge against.
+    pub queued: Map<String, Value>,
+}
+
+impl TaskUpdate {
+    /// An update with nothing queued before it.
+    pub fn new(
+        id: TaskId,
+        expected_version: Option<i32>,
+        patch: TaskPatch,
+        strategy: ConflictStrategy,
+    ) -> Self {
+        Self {
+            id,
+            expected_version,
+            patch,
+            strategy,
+            queued: Map::new(),
+        }
+    }
 }
 
 /// Creates a task: administrators anywhere in the organisation, clients a
@@ -182,6 +203,18 @@ pub async fn update(
             )
             .await?;
             let server = object(changelog::snapshot_of(&current)?);
+            // The client's own queued writes are part of its base, where the
+            // server still holds them.
+            let base = base.map(|mut base| {
+                for (field, value) in &update.queued {
+                    if server.get(field) == Some(value)
+                        && let Some(slot) = base.as_object_mut()
+                    {
+                        slot.insert(field.clone(), value.clone());
+                    }
+                }
+                base
+            });
             let merged = merge::merge(
                 base.as_ref().and_then(Value::as_object),
                 &server,
@@ -252,7 +285,7 @@ pub async fn write(
     let now = Utc::now();
     let mut next = current.clone();
     patch.apply_to(&mut next);
-    if next.status == TaskStatus::Assigned && next.assignee_id.is_none() {
+    if patch.status == Some(TaskStatus::Assigned) && next.assignee_id.is_none() {
         return Err(Error::bad_input("an ASSIGNED task needs an assignee"));
     }
     task_rules::settle(current, &mut next, now);

@@ -101,7 +101,7 @@ pub fn email_visible(viewer: &Principal, user: &user::Model) -> bool {
 }
 
 /// What is needed to create a user.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewUser {
     /// Sign-in address; stored lowercased and unique across organisations.
     pub email: String,
@@ -113,6 +113,19 @@ pub struct NewUser {
     pub password: Option<String>,
     /// IANA time zone, for quiet hours.
     pub time_zone: String,
+}
+
+// Written out so that a password never reaches a log through `{:?}`.
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("time_zone", &self.time_zone)
+            .finish()
+    }
 }
 
 /// Creates a user in an organisation after checking the input.

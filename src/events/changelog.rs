@@ -90,6 +90,39 @@ pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64>
     Ok(row.seq)
 }
 
+/// Records the creation of a row that was inserted without a versioned write
+/// (seed data), so the log holds every entity from version 1.
+pub async fn record_created<M: serde::Serialize>(
+    db: &impl ConnectionTrait,
+    org_id: OrganizationId,
+    entity_type: EntityType,
+    entity_id: Uuid,
+    row: &M,
+) -> Result<i64> {
+    let snapshot = snapshot_of(row)?;
+    let version = snapshot.get("version").and_then(Value::as_i64).unwrap_or(1) as i32;
+    let changed_fields = snapshot
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    record(
+        db,
+        NewChange {
+            org_id,
+            entity_type,
+            entity_id,
+            version,
+            op: ChangeOp::Created,
+            snapshot,
+            changed_fields,
+            actor_id: None,
+            client_mutation_id: None,
+            priority: priority::STATUS,
+        },
+    )
+    .await
+}
+
 /// The snapshot of an entity at a version, if the log still holds it.
 pub async fn snapshot_at(
     db: &impl ConnectionTrait,

@@ -2,9 +2,13 @@
 //! goes through [`execute`], and so through `sync::operations`, so single
 //! mutations and `syncPush` batches behave the same.
 
+pub mod admin;
+pub mod compliance;
+pub mod history;
 pub mod session;
 pub mod sync;
 pub mod tasks;
+pub mod workers;
 
 use async_graphql::{Context, MergedObject};
 
@@ -17,9 +21,13 @@ use crate::sync::operations::{self, Operation};
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
+    admin::AdminMutation,
+    compliance::ComplianceMutation,
+    history::HistoryMutation,
     session::SessionMutation,
     tasks::TaskMutation,
     sync::SyncMutation,
+    workers::WorkerMutation,
 );
 
 /// Runs one operation for the caller in its own transaction.

@@ -2,8 +2,10 @@
 //! client mutation id: a replay returns the first result and writes nothing.
 //! Single GraphQL mutations and `syncPush` batches both come through here.
 
-use entity::enums::EntityType;
-use entity::ids::{SyncConflictId, TaskId};
+use entity::enums::{BuildingStatus, InspectionResult};
+use entity::enums::{EntityType, WorkerDutyStatus};
+use entity::ids::{BuildingId, SyncConflictId, TaskId};
+use entity::ids::{ComplianceAlertId, InspectionId, UserId, ViolationId};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use serde_json::{Map, Value};
@@ -11,8 +13,14 @@ use serde_json::{Map, Value};
 use super::{conflicts, idempotency};
 use crate::auth::Principal;
 use crate::db;
+use crate::domain::admin_writes;
+use crate::domain::compliance_writes::{
+    self, NewAlert, NewInspection, NewViolation, ViolationUpdate,
+};
 use crate::domain::task_rules::TaskPatch;
 use crate::domain::task_writes::{self, NewTask, TaskUpdate};
+use crate::domain::users::NewUser;
+use crate::domain::worker_writes::{self, GeoPoint};
 use crate::domain::writes::{ConflictResolution, ConflictStrategy, Outcome, WriteResult};
 use crate::error::{Error, Result};
 
@@ -30,6 +38,15 @@ pub enum Operation {
         /// The version the client saw.
         expected_version: Option<i32>,
     },
+    /// Restore an entity's data from an earlier version (administrators).
+    Revert {
+        /// Kind of entity.
+        entity_type: EntityType,
+        /// Its id.
+        id: uuid::Uuid,
+        /// The version whose data to restore.
+        to_version: i32,
+    },
     /// Settle a recorded conflict.
     ResolveConflict {
         /// Which conflict.
@@ -38,6 +55,89 @@ pub enum Operation {
         resolution: ConflictResolution,
         /// The hand-merged patch, for `MERGED` (stored field names).
         patch: Option<Map<String, Value>>,
+    },
+    /// Clock in at a building (workers, for themselves).
+    ClockIn {
+        /// Where.
+        building_id: BuildingId,
+        /// Where exactly, when the worker shares location.
+        location: Option<GeoPoint>,
+    },
+    /// Clock out (workers, for themselves).
+    ClockOut {
+        /// Where exactly, when the worker shares location.
+        location: Option<GeoPoint>,
+    },
+    /// Set one's duty status (workers).
+    SetWorkerStatus(WorkerDutyStatus),
+    /// Report one's location (workers sharing it).
+    ReportLocation(GeoPoint),
+    /// Switch one's location sharing on or off (workers).
+    SetLocationSharing(bool),
+    /// Set a building's overall status (administrators).
+    SetBuildingStatus {
+        /// Which building.
+        id: BuildingId,
+        /// The new status.
+        status: BuildingStatus,
+        /// The version the client saw.
+        expected_version: Option<i32>,
+    },
+    /// Record a violation (administrators).
+    CreateViolation(NewViolation),
+    /// Change a violation (administrators).
+    UpdateViolation(ViolationUpdate),
+    /// Mark a violation resolved (administrators).
+    ResolveViolation {
+        /// Which violation.
+        id: ViolationId,
+        /// The version the client saw.
+        expected_version: Option<i32>,
+    },
+    /// Schedule an inspection (administrators).
+    ScheduleInspection(NewInspection),
+    /// Record an inspection's result (administrators).
+    RecordInspectionResult {
+        /// Which inspection.
+        id: InspectionId,
+        /// PASSED or FAILED.
+        result: InspectionResult,
+        /// Notes replacing the old ones, when given.
+        notes: Option<String>,
+        /// The version the client saw.
+        expected_version: Option<i32>,
+    },
+    /// Raise a compliance alert (administrators).
+    RaiseComplianceAlert(NewAlert),
+    /// Acknowledge a compliance alert (administrators; clients of its building).
+    AcknowledgeAlert {
+        /// Which alert.
+        id: ComplianceAlertId,
+    },
+    /// Create a user (administrators).
+    CreateUser(NewUser),
+    /// Deactivate a user and revoke their sessions (administrators).
+    DeactivateUser {
+        /// Who.
+        id: UserId,
+    },
+    /// Assign a worker to a building, or remove the assignment (administrators).
+    AssignWorker {
+        /// The worker.
+        worker_id: UserId,
+        /// The building.
+        building_id: BuildingId,
+        /// Assign (true) or unassign (false).
+        assigned: bool,
+    },
+    /// Link a client to a building, or remove the link (administrators).
+    LinkClient {
+        /// The client.
+        client_id: UserId,
+        /// The building.
+        building_id: BuildingId,
+        /// Link (true) or unlink (false).
+        linked: bool,
     },
 }
 
@@ -74,11 +174,104 @@ pub async fn apply(
             id,
             expected_version,
         } => task_writes::delete(db, principal, id, expected_version, cmid).await?,
+        Operation::Revert {
+            entity_type,
+            id,
+            to_version,
+        } => {
+            crate::domain::revert::revert(db, principal, entity_type, id, to_version, cmid).await?
+        }
         Operation::ResolveConflict {
             id,
             resolution,
             patch,
         } => resolve(db, principal, id, resolution, patch, cmid).await?,
+        Operation::ClockIn {
+            building_id,
+            location,
+        } => worker_writes::clock_in(db, principal, building_id, location, cmid).await?,
+        Operation::ClockOut { location } => {
+            worker_writes::clock_out(db, principal, location, cmid).await?
+        }
+        Operation::SetWorkerStatus(status) => {
+            worker_writes::set_status(db, principal, status, cmid).await?
+        }
+        Operation::ReportLocation(point) => {
+            worker_writes::report_location(db, principal, point, cmid).await?
+        }
+        Operation::SetLocationSharing(enabled) => {
+            worker_writes::set_location_sharing(db, principal, enabled, cmid).await?
+        }
+        Operation::SetBuildingStatus {
+            id,
+            status,
+            expected_version,
+        } => {
+            compliance_writes::set_building_status(
+                db,
+                principal,
+                id,
+                status,
+                expected_version,
+                cmid,
+            )
+            .await?
+        }
+        Operation::CreateViolation(new) => {
+            compliance_writes::create_violation(db, principal, new, cmid).await?
+        }
+        Operation::UpdateViolation(update) => {
+            compliance_writes::update_violation(db, principal, update, cmid).await?
+        }
+        Operation::ResolveViolation {
+            id,
+            expected_version,
+        } => {
+            compliance_writes::resolve_violation(db, principal, id, expected_version, cmid).await?
+        }
+        Operation::ScheduleInspection(new) => {
+            compliance_writes::schedule_inspection(db, principal, new, cmid).await?
+        }
+        Operation::RecordInspectionResult {
+            id,
+            result,
+            notes,
+            expected_version,
+        } => {
+            compliance_writes::record_inspection_result(
+                db,
+                principal,
+                id,
+                result,
+                notes,
+                expected_version,
+                cmid,
+            )
+            .await?
+        }
+        Operation::RaiseComplianceAlert(new) => {
+            compliance_writes::raise_alert(db, principal, new, cmid).await?
+        }
+        Operation::AcknowledgeAlert { id } => {
+            compliance_writes::acknowledge_alert(db, principal, id, cmid).await?
+        }
+        Operation::CreateUser(new) => admin_writes::create_user(db, principal, new, cmid).await?,
+        Operation::DeactivateUser { id } => {
+            admin_writes::deactivate_user(db, principal, id, cmid).await?
+        }
+        Operation::AssignWorker {
+            worker_id,
+            building_id,
+            assigned,
+        } => {
+            admin_writes::assign_worker(db, principal, worker_id, building_id, assigned, cmid)
+                .await?
+        }
+        Operation::LinkClient {
+            client_id,
+            building_id,
+            linked,
+        } => admin_writes::link_client(db, principal, client_id, building_id, linked, cmid).await?,
     };
     if let Some(id) = cmid {
         idempotency::remember(db, principal, id, &result).await?;
@@ -120,12 +313,12 @@ async fn resolve(
             task_writes::result(Outcome::Applied, &current, Vec::new(), None)?
         }
         Some(patch) => {
-            let update = TaskUpdate {
-                id: task_id,
-                expected_version: None,
-                patch: TaskPatch::from_map(patch)?,
-                strategy: ConflictStrategy::LastWriteWins,
-            };
+            let update = TaskUpdate::new(
+                task_id,
+                None,
+                TaskPatch::from_map(patch)?,
+                ConflictStrategy::LastWriteWins,
+            );
             task_writes::update(db, principal, update, cmid).await?
         }
     };

@@ -2,7 +2,11 @@
 //! Each operation commits on its own unless the batch is atomic, in which
 //! case the first failure or conflict rolls every operation back.
 
+use std::collections::HashMap;
+
+use entity::ids::TaskId;
 use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value};
 
 use super::operations::{self, Operation};
 use crate::auth::Principal;
@@ -44,15 +48,30 @@ pub async fn push(
             "a batch holds at most {MAX_BATCH} operations"
         )));
     }
+    push_queue(db, principal, items, atomic, &mut QueueState::default()).await
+}
+
+/// [`push`] for a device whose queue spans several pushes (or principals):
+/// `queue` carries the versions its earlier operations produced.
+pub async fn push_queue(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    items: Vec<PushItem>,
+    atomic: bool,
+    queue: &mut QueueState,
+) -> Result<Vec<PushOutcome>> {
     if !atomic {
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
             let outcome = match item.operation {
-                Ok(op) => {
-                    match operations::execute(db, principal, op, Some(&item.client_mutation_id))
-                        .await
-                    {
-                        Ok(result) => PushOutcome::Done(result),
+                Ok(mut op) => {
+                    let sent = queue.rebase(&mut op);
+                    let cmid = Some(item.client_mutation_id.as_str());
+                    match operations::execute(db, principal, op, cmid).await {
+                        Ok(result) => {
+                            queue.record(sent, &result);
+                            PushOutcome::Done(result)
+                        }
                         Err(error) => PushOutcome::Failed(error),
                     }
                 }
@@ -71,7 +90,15 @@ pub async fn push(
             continue;
         }
         let outcome = match item.operation {
-            Ok(op) => operations::apply(&txn, principal, op, Some(&item.client_mutation_id)).await,
+            Ok(mut op) => {
+                let sent = queue.rebase(&mut op);
+                let cmid = Some(item.client_mutation_id.as_str());
+                let outcome = operations::apply(&txn, principal, op, cmid).await;
+                if let Ok(result) = &outcome {
+                    queue.record(sent, result);
+                }
+                outcome
+            }
             Err(error) => Err(error),
         };
         match outcome {
@@ -101,4 +128,45 @@ pub async fn push(
             other => other,
         })
         .collect())
+}
+
+/// What one device's queue has itself written, per task. An offline client
+/// queues several edits of one task against the version it last synced; to
+/// the merge, the queue's own earlier edits must not look like concurrent
+/// changes by someone else (or two edits of the same text field would
+/// conflict with each other), while changes by others still must.
+#[derive(Default)]
+pub struct QueueState {
+    /// Per task: field → value the queue's own operations wrote.
+    tasks: HashMap<TaskId, Map<String, Value>>,
+}
+
+impl QueueState {
+    /// Tells the operation what the queue already wrote to its task; returns
+    /// the task and the fields this operation writes.
+    fn rebase(&self, operation: &mut Operation) -> Option<(TaskId, Vec<String>)> {
+        let Operation::UpdateTask(update) = operation else {
+            return None;
+        };
+        if let Some(own) = self.tasks.get(&update.id) {
+            update.queued = own.clone();
+        }
+        Some((update.id, update.patch.fields()))
+    }
+
+    /// Remembers the values a written operation left in the fields it wrote.
+    fn record(&mut self, written: Option<(TaskId, Vec<String>)>, result: &WriteResult) {
+        let (Some((task, fields)), Some(snapshot)) = (written, result.snapshot.as_object()) else {
+            return;
+        };
+        if result.outcome == Outcome::Conflict {
+            return;
+        }
+        let own = self.tasks.entry(task).or_default();
+        for field in fields {
+            if let Some(value) = snapshot.get(&field) {
+                own.insert(field, value.clone());
+            }
+        }
+    }
 }

@@ -2,9 +2,14 @@
 //! real database (SQLite always; PostgreSQL too when
 //! `FIELDSYNC_TEST_POSTGRES_URL` is set).
 
+mod admin;
 mod auth;
 mod cli;
+mod compliance;
 mod helpers;
 mod http;
 mod schema;
+mod sync;
 mod visibility;
+mod workers;
+mod writes;

@@ -26,8 +26,9 @@ impl SyncMutation {
         &self,
         ctx: &Context<'_>,
         operations: Vec<SyncOperationInput>,
-        #[graphql(default = false)] atomic: bool,
+        #[graphql(desc = "Commit all or nothing (default false).")] atomic: Option<bool>,
     ) -> async_graphql::Result<Vec<SyncOperationResult>> {
+        let atomic = atomic.unwrap_or(false);
         let state = ctx.state()?;
         let items: Vec<PushItem> = operations
             .into_iter()

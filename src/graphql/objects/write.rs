@@ -1,14 +1,21 @@
 //! Results of writes and sync: `WriteResult`, conflicts, pulled changes.
 
-use async_graphql::{ID, Json, Object, SimpleObject, Union};
+use async_graphql::{Context, ID, Json, Object, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use entity::enums::{ChangeOp, EntityType, SyncConflictStatus};
-use entity::{sync_conflict, task};
+use entity::{building, compliance_alert, inspection, violation};
+use entity::{sync_conflict, task, time_entry, user, worker_status};
 use serde_json::Value;
 
+use super::building::Building;
+use super::compliance::{ComplianceAlert, Inspection, Violation};
 use super::gid;
 use super::task::Task;
+use super::user::User;
+use super::worker::{TimeEntry, WorkerStatus};
+use crate::domain::workers::{self, StatusView};
 use crate::domain::writes::{self, Outcome};
+use crate::graphql::context::ContextExt;
 use crate::graphql::json::{camel_keys, to_camel};
 use crate::sync::merge::FieldConflict;
 use crate::sync::pull::PulledChange;
@@ -18,6 +25,20 @@ use crate::sync::pull::PulledChange;
 pub enum VersionedEntity {
     /// A task.
     Task(Task),
+    /// A clock-in to clock-out span.
+    TimeEntry(TimeEntry),
+    /// A worker's duty status and location.
+    WorkerStatus(WorkerStatus),
+    /// A user.
+    User(User),
+    /// A building.
+    Building(Building),
+    /// A building code violation.
+    Violation(Violation),
+    /// An inspection.
+    Inspection(Inspection),
+    /// A compliance alert.
+    ComplianceAlert(ComplianceAlert),
 }
 
 /// A field in dispute.
@@ -86,17 +107,91 @@ impl WriteResult {
         })
     }
     /// The entity as it now stands on the server.
-    async fn entity(&self) -> Option<VersionedEntity> {
-        match self.0.entity_type {
+    async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<VersionedEntity>> {
+        Ok(match self.0.entity_type {
             EntityType::Task => serde_json::from_value::<task::Model>(self.0.snapshot.clone())
                 .ok()
                 .map(|t| VersionedEntity::Task(Task(t))),
+            EntityType::TimeEntry | EntityType::WorkerStatus | EntityType::User => {
+                presence_entity(ctx, &self.0).await?
+            }
+            EntityType::Building
+            | EntityType::Violation
+            | EntityType::Inspection
+            | EntityType::ComplianceAlert => compliance_entity(&self.0),
             _ => None,
-        }
+        })
     }
     /// The same entity as plain JSON (camelCase fields).
     async fn snapshot(&self) -> Json<Value> {
         Json(camel_keys(self.0.snapshot.clone()))
+    }
+}
+
+/// A worker's time entry, status or user row from a write's snapshot, with
+/// locations shown under the same rule as reads (the worker is loaded
+/// afresh, so the rule follows their current sharing setting).
+async fn presence_entity(
+    ctx: &Context<'_>,
+    result: &writes::WriteResult,
+) -> async_graphql::Result<Option<VersionedEntity>> {
+    let snapshot = result.snapshot.clone();
+    let viewer = ctx.principal()?;
+    let worker = |id| async move {
+        ctx.loaders()?
+            .user(id)
+            .await
+            .map_err(async_graphql::Error::from)
+    };
+    Ok(match result.entity_type {
+        EntityType::TimeEntry => {
+            let Ok(entry) = serde_json::from_value::<time_entry::Model>(snapshot) else {
+                return Ok(None);
+            };
+            worker(entry.worker_id).await?.map(|worker| {
+                VersionedEntity::TimeEntry(TimeEntry {
+                    location_visible: workers::location_visible(viewer, &worker),
+                    entry,
+                    worker,
+                })
+            })
+        }
+        EntityType::WorkerStatus => {
+            let Ok(status) = serde_json::from_value::<worker_status::Model>(snapshot) else {
+                return Ok(None);
+            };
+            worker(status.worker_id).await?.map(|worker| {
+                VersionedEntity::WorkerStatus(WorkerStatus(StatusView {
+                    location_visible: workers::location_visible(viewer, &worker),
+                    status,
+                    worker,
+                }))
+            })
+        }
+        EntityType::User => serde_json::from_value::<user::Model>(snapshot)
+            .ok()
+            .map(|u| VersionedEntity::User(User::from(u))),
+        _ => None,
+    })
+}
+
+/// A building or compliance record from a write's snapshot.
+fn compliance_entity(result: &writes::WriteResult) -> Option<VersionedEntity> {
+    let snapshot = result.snapshot.clone();
+    match result.entity_type {
+        EntityType::Building => serde_json::from_value::<building::Model>(snapshot)
+            .ok()
+            .map(|b| VersionedEntity::Building(Building(b))),
+        EntityType::Violation => serde_json::from_value::<violation::Model>(snapshot)
+            .ok()
+            .map(|v| VersionedEntity::Violation(Violation(v))),
+        EntityType::Inspection => serde_json::from_value::<inspection::Model>(snapshot)
+            .ok()
+            .map(|i| VersionedEntity::Inspection(Inspection(i))),
+        EntityType::ComplianceAlert => serde_json::from_value::<compliance_alert::Model>(snapshot)
+            .ok()
+            .map(|a| VersionedEntity::ComplianceAlert(ComplianceAlert(a))),
+        _ => None,
     }
 }
 

@@ -1,0 +1,275 @@
+//! Administration writes (administrators only): creating and deactivating
+//! users, assigning workers to buildings and linking clients to them. Each
+//! runs inside the caller's write transaction and records its change there.
+//!
+//! Memberships have no version of their own: their changes are logged as
+//! `BuildingWorker` / `BuildingClient` rows with version 1, keyed by
+//! [`changelog::membership_id`], and a DELETED one is what makes `syncPull`
+//! send the member tombstones for the building they lost.
+
+use chrono::Utc;
+use entity::enums::{ChangeOp, EntityType, Role};
+use entity::ids::{BuildingId, OrganizationId, UserId};
+use entity::{building_client, building_worker, refresh_token, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use uuid::Uuid;
+
+use super::compliance_writes::{Versioned, admin_only, answer, locked, locked_building, log, save};
+use super::scope::in_org;
+use super::users::{self, NewUser};
+use super::writes::{Outcome, WriteResult};
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::events::changelog::{self, priority};
+
+/// Creates a user in the caller's organisation and records its creation.
+pub async fn create_user(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    new: NewUser,
+    cmid: Option<&str>,
+) -> Result<WriteResult> {
+    admin_only(principal, "create users")?;
+    let saved = users::create(db, principal.org_id, new).await?;
+    log(
+        db,
+        principal,
+        &saved,
+        ChangeOp::Created,
+        Vec::new(),
+        cmid,
+        priority::STATUS,
+    )
+    .await?;
+    answer(Outcome::Applied, &saved, None)
+}
+
+/// Deactivates a user (never oneself): their access tokens stop working at
+/// once, since every request reloads the user, and their refresh tokens are
+/// revoked. Deactivating an inactive user writes nothing.
+pub async fn deactivate_user(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: UserId,
+    cmid: Option<&str>,
+) -> Result<WriteResult> {
+    admin_only(principal, "deactivate users")?;
+    if id == principal.user_id {
+        return Err(Error::bad_input("you cannot deactivate yourself"));
+    }
+    let select = in_org::<user::Entity>(principal)
+        .filter(user::Column::DeletedAt.is_null())
+        .filter(user::Column::Id.eq(id));
+    let current = locked(db, select)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    let mut next = current.clone();
+    next.active = false;
+    let saved = save(db, principal, &current, next, cmid, priority::STATUS).await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::UserId.eq(id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    answer(Outcome::Applied, &saved, None)
+}
+
+/// Assigns an active worker to a building (`assigned`), or removes the
+/// assignment. Asking for what already holds writes nothing.
+pub async fn assign_worker(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    worker_id: UserId,
+    building_id: BuildingId,
+    assigned: bool,
+    cmid: Option<&str>,
+) -> Result<WriteResult> {
+    admin_only(principal, "assign workers")?;
+    // Locking the building serialises membership changes of one building.
+    locked_building(db, principal, building_id).await?;
+    member(db, principal, worker_id, Role::Worker, assigned).await?;
+    let existing = building_worker::Entity::find_by_id((building_id, worker_id))
+        .one(db)
+        .await?;
+    match (assigned, existing) {
+        (true, Some(row)) => answer(Outcome::Applied, &row, None),
+        (true, None) => {
+            let row = building_worker::Model {
+                building_id,
+                worker_id,
+                org_id: principal.org_id,
+                created_at: Utc::now(),
+            };
+            let saved = row.into_active_model().reset_all().insert(db).await?;
+            log(
+                db,
+                principal,
+                &saved,
+                ChangeOp::Created,
+                Vec::new(),
+                cmid,
+                priority::ASSIGNMENT,
+            )
+            .await?;
+            answer(Outcome::Applied, &saved, None)
+        }
+        (false, Some(row)) => {
+            building_worker::Entity::delete_many()
+                .filter(building_worker::Column::BuildingId.eq(building_id))
+                .filter(building_worker::Column::WorkerId.eq(worker_id))
+                .exec(db)
+                .await?;
+            log(
+                db,
+                principal,
+                &row,
+                ChangeOp::Deleted,
+                Vec::new(),
+                cmid,
+                priority::ASSIGNMENT,
+            )
+            .await?;
+            answer(Outcome::Applied, &row, None)
+        }
+        (false, None) => answer(
+            Outcome::Applied,
+            &building_worker::Model {
+                building_id,
+                worker_id,
+                org_id: principal.org_id,
+                created_at: Utc::now(),
+            },
+            None,
+        ),
+    }
+}
+
+/// Links a client to a building (`linked`), or removes the link. Asking for
+/// what already holds writes nothing.
+pub async fn link_client(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    client_id: UserId,
+    building_id: BuildingId,
+    linked: bool,
+    cmid: Option<&str>,
+) -> Result<WriteResult> {
+    admin_only(principal, "link clients")?;
+    locked_building(db, principal, building_id).await?;
+    member(db, principal, client_id, Role::Client, linked).await?;
+    let existing = building_client::Entity::find_by_id((building_id, client_id))
+        .one(db)
+        .await?;
+    match (linked, existing) {
+        (true, Some(row)) => answer(Outcome::Applied, &row, None),
+        (true, None) => {
+            let row = building_client::Model {
+                building_id,
+                client_id,
+                org_id: principal.org_id,
+                created_at: Utc::now(),
+            };
+            let saved = row.into_active_model().reset_all().insert(db).await?;
+            log(
+                db,
+                principal,
+                &saved,
+                ChangeOp::Created,
+                Vec::new(),
+                cmid,
+                priority::ASSIGNMENT,
+            )
+            .await?;
+            answer(Outcome::Applied, &saved, None)
+        }
+        (false, Some(row)) => {
+            building_client::Entity::delete_many()
+                .filter(building_client::Column::BuildingId.eq(building_id))
+                .filter(building_client::Column::ClientId.eq(client_id))
+                .exec(db)
+                .await?;
+            log(
+                db,
+                principal,
+                &row,
+                ChangeOp::Deleted,
+                Vec::new(),
+                cmid,
+                priority::ASSIGNMENT,
+            )
+            .await?;
+            answer(Outcome::Applied, &row, None)
+        }
+        (false, None) => answer(
+            Outcome::Applied,
+            &building_client::Model {
+                building_id,
+                client_id,
+                org_id: principal.org_id,
+                created_at: Utc::now(),
+            },
+            None,
+        ),
+    }
+}
+
+/// The user to add to or remove from a building: of the caller's
+/// organisation (else NOT_FOUND), of the right role, and active when added.
+/// Removal accepts an inactive user, so a deactivated worker can be cleaned up.
+async fn member(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: UserId,
+    role: Role,
+    adding: bool,
+) -> Result<user::Model> {
+    let user = in_org::<user::Entity>(principal)
+        .filter(user::Column::DeletedAt.is_null())
+        .filter(user::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    let what = match role {
+        Role::Worker => "worker",
+        Role::Client => "client",
+        Role::Admin => "administrator",
+    };
+    if user.role != role {
+        return Err(Error::bad_input(format!("this user is not a {what}")));
+    }
+    if adding && !user.active {
+        return Err(Error::bad_input(format!("this {what} is not active")));
+    }
+    Ok(user)
+}
+
+impl Versioned for building_worker::Model {
+    const ENTITY: EntityType = EntityType::BuildingWorker;
+    fn key(&self) -> Uuid {
+        changelog::membership_id(self.building_id.into_uuid(), self.worker_id.into_uuid())
+    }
+    fn org(&self) -> OrganizationId {
+        self.org_id
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+}
+
+impl Versioned for building_client::Model {
+    const ENTITY: EntityType = EntityType::BuildingClient;
+    fn key(&self) -> Uuid {
+        changelog::membership_id(self.building_id.into_uuid(), self.client_id.into_uuid())
+    }
+    fn org(&self) -> OrganizationId {
+        self.org_id
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+}

@@ -1,0 +1,602 @@
+//! Building status and compliance writes: what administrators may do, the
+//! one thing clients may do (acknowledge alerts of their buildings), stale
+//! versions answered as CONFLICT, and other organisations kept out.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Answer, Backend, TestApp, spawn_app};
+
+const RESULT: &str = "outcome entityType entityId version \
+    conflict { fields { field base server client } } \
+    entity { \
+      ... on Building { id status version } \
+      ... on Violation { id status severity description penaltyCents resolvedAt version } \
+      ... on Inspection { id kind result notes completedAt version } \
+      ... on ComplianceAlert { id message acknowledgedAt acknowledgedBy { id } version } \
+    }";
+
+fn set_status() -> String {
+    format!(
+        "mutation($id: ID!, $s: BuildingStatus!, $v: Int) \
+         {{ setBuildingStatus(id: $id, status: $s, expectedVersion: $v) {{ {RESULT} }} }}"
+    )
+}
+
+fn create_violation() -> String {
+    format!(
+        "mutation($input: CreateViolationInput!) \
+         {{ createViolation(input: $input) {{ {RESULT} }} }}"
+    )
+}
+
+fn update_violation() -> String {
+    format!(
+        "mutation($id: ID!, $v: Int, $p: ViolationPatchInput!, $c: ConflictStrategy = MERGE) \
+         {{ updateViolation(id: $id, expectedVersion: $v, patch: $p, onConflict: $c) {{ {RESULT} }} }}"
+    )
+}
+
+fn resolve_violation() -> String {
+    format!(
+        "mutation($id: ID!, $v: Int) \
+         {{ resolveViolation(id: $id, expectedVersion: $v) {{ {RESULT} }} }}"
+    )
+}
+
+fn schedule_inspection() -> String {
+    format!(
+        "mutation($input: ScheduleInspectionInput!) \
+         {{ scheduleInspection(input: $input) {{ {RESULT} }} }}"
+    )
+}
+
+fn record_result() -> String {
+    format!(
+        "mutation($id: ID!, $r: InspectionResult!, $n: String, $v: Int) \
+         {{ recordInspectionResult(id: $id, result: $r, notes: $n, expectedVersion: $v) {{ {RESULT} }} }}"
+    )
+}
+
+fn raise_alert() -> String {
+    format!(
+        "mutation($input: RaiseComplianceAlertInput!) \
+         {{ raiseComplianceAlert(input: $input) {{ {RESULT} }} }}"
+    )
+}
+
+fn acknowledge() -> String {
+    format!("mutation($id: ID!) {{ acknowledgeAlert(id: $id) {{ {RESULT} }} }}")
+}
+
+fn building(app: &TestApp, n: usize) -> String {
+    app.demo.buildings[n - 1].to_string()
+}
+
+fn violation_input(building: &str) -> Value {
+    json!({
+        "buildingId": building,
+        "source": "DOB",
+        "code": "DOB-123",
+        "description": "Cracked facade on the north side",
+        "severity": "HIGH",
+        "dueAt": "2030-01-01T00:00:00Z",
+        "penaltyCents": 25000,
+    })
+}
+
+fn alert_input(building: &str) -> Value {
+    json!({ "buildingId": building, "severity": "CRITICAL", "message": "Sprinkler pressure low" })
+}
+
+/// The `field` result of a mutation that must have succeeded.
+fn written<'a>(answer: &'a Answer, field: &str) -> &'a Value {
+    &answer.ok()[field]
+}
+
+/// The id of the first record of a compliance list, as the administrator sees it.
+async fn first_of(app: &TestApp, list: &str) -> (String, i64) {
+    let nodes = app
+        .query(
+            &app.admin(),
+            &format!("{{ {list}(first: 1) {{ edges {{ node {{ id version }} }} }} }}"),
+        )
+        .await
+        .nodes(list);
+    (
+        nodes[0]["id"].as_str().unwrap().to_owned(),
+        nodes[0]["version"].as_i64().unwrap(),
+    )
+}
+
+async fn building_status(app: &TestApp, id: &str) -> Value {
+    app.graphql(
+        Some(&app.admin()),
+        "query($id: ID!) { building(id: $id) { status version } }",
+        json!({ "id": id }),
+    )
+    .await
+    .ok()["building"]
+        .clone()
+}
+
+async fn admin_sets_a_building_status_and_its_version_moves_on(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = building(&app, 1);
+    let answer = app
+        .graphql(
+            Some(&app.admin()),
+            &set_status(),
+            json!({ "id": id, "s": "CRITICAL", "v": 1 }),
+        )
+        .await;
+    let result = written(&answer, "setBuildingStatus");
+    assert_eq!(result["outcome"], "APPLIED");
+    assert_eq!(result["entityType"], "BUILDING");
+    assert_eq!(result["version"], 2);
+    assert_eq!(result["entity"]["status"], "CRITICAL");
+    assert_eq!(
+        building_status(&app, &id).await,
+        json!({ "status": "CRITICAL", "version": 2 })
+    );
+
+    // The same status again writes nothing.
+    let again = app
+        .graphql(
+            Some(&app.admin()),
+            &set_status(),
+            json!({ "id": id, "s": "CRITICAL" }),
+        )
+        .await;
+    assert_eq!(written(&again, "setBuildingStatus")["version"], 2);
+}
+
+async fn admin_records_updates_and_resolves_a_violation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let created = app
+        .graphql(
+            Some(&admin),
+            &create_violation(),
+            json!({ "input": violation_input(&building(&app, 2)) }),
+        )
+        .await;
+    let created = written(&created, "createViolation");
+    assert_eq!(created["outcome"], "APPLIED");
+    assert_eq!(created["entityType"], "VIOLATION");
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["entity"]["status"], "OPEN");
+    assert_eq!(created["entity"]["penaltyCents"], 25000);
+    let id = created["entityId"].as_str().unwrap().to_owned();
+
+    let updated = app
+        .graphql(
+            Some(&admin),
+            &update_violation(),
+            json!({ "id": id, "v": 1, "p": { "severity": "CRITICAL", "penaltyCents": null, "status": "IN_PROGRESS" } }),
+        )
+        .await;
+    let updated = written(&updated, "updateViolation");
+    assert_eq!(updated["outcome"], "APPLIED");
+    assert_eq!(updated["version"], 2);
+    assert_eq!(updated["entity"]["severity"], "CRITICAL");
+    assert_eq!(updated["entity"]["status"], "IN_PROGRESS");
+    assert!(
+        updated["entity"]["penaltyCents"].is_null(),
+        "null clears it"
+    );
+
+    let resolved = app
+        .graphql(
+            Some(&admin),
+            &resolve_violation(),
+            json!({ "id": id, "v": 2 }),
+        )
+        .await;
+    let resolved = written(&resolved, "resolveViolation");
+    assert_eq!(resolved["outcome"], "APPLIED");
+    assert_eq!(resolved["version"], 3);
+    assert_eq!(resolved["entity"]["status"], "RESOLVED");
+    assert!(resolved["entity"]["resolvedAt"].is_string());
+
+    // A client of the building sees the result through the ordinary read.
+    let seen = app
+        .query(
+            &app.client(2),
+            "{ violations(first: 100) { edges { node { id status version } } } }",
+        )
+        .await
+        .nodes("violations");
+    assert!(
+        seen.contains(&json!({ "id": id, "status": "RESOLVED", "version": 3 })),
+        "{seen:?}"
+    );
+}
+
+async fn violations_with_bad_text_or_a_negative_penalty_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let b = building(&app, 1);
+    let mut cases = Vec::new();
+    for (field, value) in [
+        ("penaltyCents", json!(-1)),
+        ("description", json!("  ")),
+        ("source", json!("")),
+        ("code", json!("x".repeat(65))),
+    ] {
+        let mut input = violation_input(&b);
+        input[field] = value;
+        cases.push((field, input));
+    }
+    for (field, input) in cases {
+        let answer = app
+            .graphql(Some(&admin), &create_violation(), json!({ "input": input }))
+            .await;
+        assert_eq!(answer.error_code(), Some("BAD_USER_INPUT"), "{field}");
+    }
+    let (id, _) = first_of(&app, "violations").await;
+    let negative = app
+        .graphql(
+            Some(&admin),
+            &update_violation(),
+            json!({ "id": id, "p": { "penaltyCents": -5 } }),
+        )
+        .await;
+    assert_eq!(negative.error_code(), Some("BAD_USER_INPUT"));
+    let long_alert = app
+        .graphql(
+            Some(&admin),
+            &raise_alert(),
+            json!({ "input": { "buildingId": b, "severity": "INFO", "message": "x".repeat(2001) } }),
+        )
+        .await;
+    assert_eq!(long_alert.error_code(), Some("BAD_USER_INPUT"));
+}
+
+async fn admin_schedules_an_inspection_and_records_its_result(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let scheduled = app
+        .graphql(
+            Some(&admin),
+            &schedule_inspection(),
+            json!({ "input": { "buildingId": building(&app, 3), "kind": "elevator", "scheduledFor": "2030-03-01T09:00:00Z", "inspector": "J. Doe" } }),
+        )
+        .await;
+    let scheduled = written(&scheduled, "scheduleInspection");
+    assert_eq!(scheduled["entityType"], "INSPECTION");
+    assert_eq!(scheduled["entity"]["result"], "PENDING");
+    assert!(scheduled["entity"]["completedAt"].is_null());
+    let id = scheduled["entityId"].as_str().unwrap().to_owned();
+
+    let pending = app
+        .graphql(
+            Some(&admin),
+            &record_result(),
+            json!({ "id": id, "r": "PENDING" }),
+        )
+        .await;
+    assert_eq!(pending.error_code(), Some("BAD_USER_INPUT"));
+
+    let failed = app
+        .graphql(
+            Some(&admin),
+            &record_result(),
+            json!({ "id": id, "r": "FAILED", "n": "Door sensor broken", "v": 1 }),
+        )
+        .await;
+    let failed = written(&failed, "recordInspectionResult");
+    assert_eq!(failed["outcome"], "APPLIED");
+    assert_eq!(failed["version"], 2);
+    assert_eq!(failed["entity"]["result"], "FAILED");
+    assert_eq!(failed["entity"]["notes"], "Door sensor broken");
+    assert!(failed["entity"]["completedAt"].is_string());
+}
+
+async fn clients_acknowledge_alerts_of_their_own_buildings_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let mut alerts = Vec::new();
+    for n in [1, 2] {
+        let raised = app
+            .graphql(
+                Some(&admin),
+                &raise_alert(),
+                json!({ "input": alert_input(&building(&app, n)) }),
+            )
+            .await;
+        let raised = written(&raised, "raiseComplianceAlert");
+        assert_eq!(raised["entityType"], "COMPLIANCE_ALERT");
+        assert!(raised["entity"]["acknowledgedAt"].is_null());
+        alerts.push(raised["entityId"].as_str().unwrap().to_owned());
+    }
+    let client1 = app.client(1);
+
+    let acked = app
+        .graphql(Some(&client1), &acknowledge(), json!({ "id": alerts[0] }))
+        .await;
+    let acked = written(&acked, "acknowledgeAlert");
+    assert_eq!(acked["outcome"], "APPLIED");
+    assert_eq!(acked["version"], 2);
+    assert!(acked["entity"]["acknowledgedAt"].is_string());
+    assert_eq!(
+        acked["entity"]["acknowledgedBy"]["id"],
+        app.demo.clients[0].to_string().as_str()
+    );
+
+    let twice = app
+        .graphql(Some(&admin), &acknowledge(), json!({ "id": alerts[0] }))
+        .await;
+    assert_eq!(twice.error_code(), Some("BAD_USER_INPUT"));
+
+    let not_linked = app
+        .graphql(Some(&client1), &acknowledge(), json!({ "id": alerts[1] }))
+        .await;
+    assert_eq!(not_linked.error_code(), Some("NOT_FOUND"));
+
+    let worker = app
+        .graphql(
+            Some(&app.worker(2)),
+            &acknowledge(),
+            json!({ "id": alerts[1] }),
+        )
+        .await;
+    assert_eq!(worker.error_code(), Some("FORBIDDEN"));
+
+    let admin_acks = app
+        .graphql(Some(&admin), &acknowledge(), json!({ "id": alerts[1] }))
+        .await;
+    assert_eq!(
+        written(&admin_acks, "acknowledgeAlert")["entity"]["acknowledgedBy"]["id"],
+        app.demo.admin.to_string().as_str()
+    );
+}
+
+async fn workers_and_clients_may_not_write_compliance_records(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let b = building(&app, 1);
+    let (violation, _) = first_of(&app, "violations").await;
+    let (inspection, _) = first_of(&app, "inspections").await;
+    let cases = [
+        (set_status(), json!({ "id": b, "s": "ATTENTION" })),
+        (create_violation(), json!({ "input": violation_input(&b) })),
+        (
+            update_violation(),
+            json!({ "id": violation, "p": { "description": "mine" } }),
+        ),
+        (resolve_violation(), json!({ "id": violation })),
+        (
+            schedule_inspection(),
+            json!({ "input": { "buildingId": b, "kind": "boiler", "scheduledFor": "2030-01-01T00:00:00Z" } }),
+        ),
+        (record_result(), json!({ "id": inspection, "r": "PASSED" })),
+        (raise_alert(), json!({ "input": alert_input(&b) })),
+    ];
+    for token in [app.worker(1), app.client(1)] {
+        for (query, variables) in &cases {
+            let answer = app.graphql(Some(&token), query, variables.clone()).await;
+            assert_eq!(answer.error_code(), Some("FORBIDDEN"), "{query}");
+            assert!(answer.data().is_null(), "{query}: {}", answer.body);
+        }
+    }
+    assert_eq!(
+        building_status(&app, &b).await["version"],
+        1,
+        "nothing was written"
+    );
+}
+
+async fn another_organisations_records_are_not_found(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let other = app.other_admin();
+    let b = building(&app, 1);
+    let (violation, _) = first_of(&app, "violations").await;
+    let (inspection, _) = first_of(&app, "inspections").await;
+    let (alert, _) = first_of(&app, "complianceAlerts").await;
+    let cases = [
+        (set_status(), json!({ "id": b, "s": "ATTENTION" })),
+        (create_violation(), json!({ "input": violation_input(&b) })),
+        (
+            update_violation(),
+            json!({ "id": violation, "p": { "description": "theirs" } }),
+        ),
+        (resolve_violation(), json!({ "id": violation })),
+        (
+            schedule_inspection(),
+            json!({ "input": { "buildingId": b, "kind": "boiler", "scheduledFor": "2030-01-01T00:00:00Z" } }),
+        ),
+        (record_result(), json!({ "id": inspection, "r": "PASSED" })),
+        (raise_alert(), json!({ "input": alert_input(&b) })),
+        (acknowledge(), json!({ "id": alert })),
+    ];
+    for (query, variables) in &cases {
+        let answer = app.graphql(Some(&other), query, variables.clone()).await;
+        assert_eq!(answer.error_code(), Some("NOT_FOUND"), "{query}");
+    }
+    assert_eq!(building_status(&app, &b).await["version"], 1);
+}
+
+async fn a_stale_expected_version_answers_conflict_and_writes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let b = building(&app, 2);
+    app.graphql(
+        Some(&admin),
+        &set_status(),
+        json!({ "id": b, "s": "CRITICAL", "v": 1 }),
+    )
+    .await
+    .ok();
+    let stale = app
+        .graphql(
+            Some(&admin),
+            &set_status(),
+            json!({ "id": b, "s": "OPERATIONAL", "v": 1 }),
+        )
+        .await;
+    let stale = written(&stale, "setBuildingStatus");
+    assert_eq!(stale["outcome"], "CONFLICT");
+    assert_eq!(stale["version"], 2);
+    assert_eq!(stale["entity"]["status"], "CRITICAL");
+    assert_eq!(
+        stale["conflict"]["fields"][0],
+        json!({ "field": "status", "base": "ATTENTION", "server": "CRITICAL", "client": "OPERATIONAL" })
+    );
+    assert_eq!(
+        building_status(&app, &b).await,
+        json!({ "status": "CRITICAL", "version": 2 })
+    );
+    let future = app
+        .graphql(
+            Some(&admin),
+            &set_status(),
+            json!({ "id": b, "s": "OPERATIONAL", "v": 9 }),
+        )
+        .await;
+    assert_eq!(future.error_code(), Some("BAD_USER_INPUT"));
+
+    // A violation changed by someone else since version 1.
+    let (id, version) = first_of(&app, "violations").await;
+    assert_eq!(version, 1);
+    app.graphql(
+        Some(&admin),
+        &update_violation(),
+        json!({ "id": id, "v": 1, "p": { "description": "Server side" } }),
+    )
+    .await
+    .ok();
+    for strategy in ["REJECT", "MERGE"] {
+        let answer = app
+            .graphql(
+                Some(&admin),
+                &update_violation(),
+                json!({ "id": id, "v": 1, "p": { "description": "Client side" }, "c": strategy }),
+            )
+            .await;
+        let result = written(&answer, "updateViolation");
+        assert_eq!(result["outcome"], "CONFLICT", "{strategy}");
+        assert_eq!(result["entity"]["description"], "Server side");
+        assert_eq!(result["conflict"]["fields"][0]["field"], "description");
+        assert_eq!(result["conflict"]["fields"][0]["client"], "Client side");
+    }
+    let resolve = app
+        .graphql(
+            Some(&admin),
+            &resolve_violation(),
+            json!({ "id": id, "v": 1 }),
+        )
+        .await;
+    let resolve = written(&resolve, "resolveViolation");
+    assert_eq!(resolve["outcome"], "CONFLICT");
+    assert_eq!(resolve["version"], 2);
+    assert_ne!(resolve["entity"]["status"], "RESOLVED");
+
+    let lww = app
+        .graphql(
+            Some(&admin),
+            &update_violation(),
+            json!({ "id": id, "v": 1, "p": { "description": "Client side" }, "c": "LAST_WRITE_WINS" }),
+        )
+        .await;
+    let lww = written(&lww, "updateViolation");
+    assert_eq!(lww["outcome"], "APPLIED");
+    assert_eq!(lww["version"], 3);
+    assert_eq!(lww["entity"]["description"], "Client side");
+
+    let (inspection, _) = first_of(&app, "inspections").await;
+    app.graphql(
+        Some(&admin),
+        &record_result(),
+        json!({ "id": inspection, "r": "FAILED" }),
+    )
+    .await
+    .ok();
+    let stale_result = app
+        .graphql(
+            Some(&admin),
+            &record_result(),
+            json!({ "id": inspection, "r": "PASSED", "v": 1 }),
+        )
+        .await;
+    let stale_result = written(&stale_result, "recordInspectionResult");
+    assert_eq!(stale_result["outcome"], "CONFLICT");
+    assert_eq!(stale_result["entity"]["result"], "FAILED");
+    assert_eq!(
+        stale_result["conflict"]["fields"][0],
+        json!({ "field": "result", "base": "PASSED", "server": "FAILED", "client": "PASSED" })
+    );
+}
+
+async fn compliance_operations_replay_through_sync_push_without_writing_twice(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let push = "mutation($ops: [SyncOperationInput!]!) { syncPush(operations: $ops) \
+                { clientMutationId status error { code } result { entityType entityId version } } }";
+    let ops = json!([
+        { "clientMutationId": "c-1", "createViolation": violation_input(&building(&app, 1)) },
+        { "clientMutationId": "c-2", "raiseComplianceAlert": alert_input(&building(&app, 1)) },
+        { "clientMutationId": "c-3", "setBuildingStatus": { "id": building(&app, 1), "status": "ATTENTION" } },
+        {
+            "clientMutationId": "c-4",
+            "acknowledgeAlert": { "id": building(&app, 1) },
+            "resolveViolation": { "id": building(&app, 1) },
+        },
+    ]);
+    let first = app
+        .graphql(Some(&admin), push, json!({ "ops": ops }))
+        .await
+        .ok()["syncPush"]
+        .clone();
+    let statuses: Vec<&str> = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["APPLIED", "APPLIED", "APPLIED", "FAILED"]);
+    assert_eq!(
+        first[3]["error"]["code"], "BAD_USER_INPUT",
+        "two operations"
+    );
+    assert_eq!(first[0]["result"]["entityType"], "VIOLATION");
+    assert_eq!(first[1]["result"]["entityType"], "COMPLIANCE_ALERT");
+    assert_eq!(first[2]["result"]["version"], 2);
+
+    let replay = app
+        .graphql(Some(&admin), push, json!({ "ops": ops }))
+        .await
+        .ok()["syncPush"]
+        .clone();
+    for i in 0..3 {
+        assert_eq!(replay[i]["result"], first[i]["result"], "op {i}");
+    }
+    let violations = app
+        .query(
+            &admin,
+            "{ violations(first: 100, filter: { status: [OPEN] }) { edges { node { id } } } }",
+        )
+        .await
+        .nodes("violations");
+    let created = first[0]["result"]["entityId"].as_str().unwrap();
+    assert_eq!(
+        violations.iter().filter(|v| v["id"] == created).count(),
+        1,
+        "created once"
+    );
+    assert_eq!(
+        building_status(&app, &building(&app, 1)).await["version"],
+        2,
+        "written once"
+    );
+}
+
+crate::on_both_backends!(
+    admin_sets_a_building_status_and_its_version_moves_on,
+    admin_records_updates_and_resolves_a_violation,
+    violations_with_bad_text_or_a_negative_penalty_are_refused,
+    admin_schedules_an_inspection_and_records_its_result,
+    clients_acknowledge_alerts_of_their_own_buildings_once,
+    workers_and_clients_may_not_write_compliance_records,
+    another_organisations_records_are_not_found,
+    a_stale_expected_version_answers_conflict_and_writes_nothing,
+    compliance_operations_replay_through_sync_push_without_writing_twice,
+);
