@@ -16,6 +16,7 @@ pub mod task_rules;
 pub mod task_writes;
 pub mod tasks;
 pub mod users;
+pub mod versioned;
 pub mod worker_writes;
 pub mod workers;
 pub mod writes;

@@ -17,9 +17,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::compliance_writes::{Versioned, admin_only, answer, locked, locked_building, log, save};
+use super::compliance_writes::locked_building;
 use super::scope::in_org;
 use super::users::{self, NewUser};
+use super::versioned::{Versioned, admin_only, answer, locked, log, save};
 use super::writes::{Outcome, WriteResult};
 use crate::auth::Principal;
 use crate::error::{Error, Result};

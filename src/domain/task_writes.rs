@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::scope::BuildingScope;
 use super::task_rules::{self, TaskPatch, check_text};
 use super::tasks;
+use super::versioned::object;
 use super::writes::{ConflictReport, ConflictStrategy, Outcome, WriteResult};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
@@ -493,11 +494,4 @@ fn disputed(client: &Map<String, Value>, server: &Map<String, Value>) -> Vec<Fie
             client: value.clone(),
         })
         .collect()
-}
-
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
 }
