@@ -360,6 +360,61 @@ async fn change_log_seq_follows_commit_order_under_overlapping_transactions(back
     assert!(rows[1].seq > before_commit);
 }
 
+/// A transaction that starts first but records its change last: on
+/// PostgreSQL the later transaction commits first and gets the lower seq,
+/// so a reader that has seen the later one's seq never finds a lower one
+/// afterwards. (On SQLite the second writer cannot even start until the
+/// first commits.)
+async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(backend: Backend) {
+    let app = spawn_app(backend.clone()).await;
+    let db = app.state.db.clone();
+    let admin = principal::load(&db, app.demo.admin).await.unwrap();
+    let tasks = tasks_of(&app, &app.admin(), "IN_PROGRESS").await;
+    let task = |i: usize| -> entity::ids::TaskId { tasks[i]["id"].as_str().unwrap().parse().unwrap() };
+    let update = |i: usize, progress: i32| {
+        Operation::UpdateTask(TaskUpdate::new(
+            task(i),
+            None,
+            TaskPatch { progress: Some(progress), ..Default::default() },
+            ConflictStrategy::Merge,
+        ))
+    };
+    // The first transaction starts and writes its row, but has not logged yet.
+    let first = fieldsync::db::begin_write(&db).await.unwrap();
+    let row = entity::task::Entity::find_by_id(task(0)).one(&first).await.unwrap().unwrap();
+    let second_db = db.clone();
+    let op = update(1, 95);
+    let second = tokio::spawn(async move {
+        let txn = fieldsync::db::begin_write(&second_db).await.unwrap();
+        let result = operations::apply(&txn, &admin, op, None).await.unwrap();
+        txn.commit().await.unwrap();
+        result
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if matches!(backend, Backend::Postgres(_)) {
+        assert!(second.is_finished(), "on PostgreSQL the later transaction commits first");
+    } else {
+        assert!(!second.is_finished(), "on SQLite the later writer waits for the first");
+    }
+    let seen = change::Entity::find().order_by_desc(change::Column::Seq).one(&db).await.unwrap().unwrap().seq;
+    let change = fieldsync::events::changelog::NewChange {
+        org_id: row.org_id,
+        entity_type: entity::enums::EntityType::Task,
+        entity_id: row.id.into_uuid(),
+        version: row.version,
+        op: entity::enums::ChangeOp::Updated,
+        snapshot: serde_json::to_value(&row).unwrap(),
+        changed_fields: Vec::new(),
+        actor_id: None,
+        client_mutation_id: None,
+        priority: 0,
+    };
+    let first_seq = fieldsync::events::changelog::record(&first, change).await.unwrap();
+    first.commit().await.unwrap();
+    second.await.unwrap();
+    assert!(first_seq > seen, "the later commit's seq ({first_seq}) is above everything a reader saw before ({seen})");
+}
+
 /// The seeded offline-sync simulation: 20 phones, 50 offline edits each,
 /// administrators editing online meanwhile.
 async fn the_offline_simulation_converges_without_losing_a_change(backend: Backend) {
@@ -387,4 +442,5 @@ crate::on_both_backends!(
     pruning_keeps_the_newest_change_of_every_entity,
     change_log_seq_follows_commit_order_under_overlapping_transactions,
     the_offline_simulation_converges_without_losing_a_change,
+    a_transaction_committing_after_a_later_one_still_gets_a_higher_seq,
 );
