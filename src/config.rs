@@ -13,7 +13,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// The sections an environment variable may address, in matching order.
-const SECTIONS: [&str; 6] = ["server", "database", "auth", "graphql", "sync", "log"];
+const SECTIONS: [&str; 7] = ["server", "database", "auth", "graphql", "sync", "ws", "log"];
 
 /// A setting that is missing, malformed or out of range; names the setting.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,8 @@ pub struct Settings {
     pub graphql: GraphqlSettings,
     /// Offline sync and the change log.
     pub sync: SyncSettings,
+    /// The WebSocket endpoint `/graphql/ws`: timeouts and limits.
+    pub ws: WsSettings,
     /// Log filter and format.
     pub log: LogSettings,
 }
@@ -223,6 +225,43 @@ impl Default for SyncSettings {
     }
 }
 
+/// The WebSocket endpoint `/graphql/ws`: timeouts and limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WsSettings {
+    /// A connection that has not sent `connection_init` by then is closed 4408.
+    pub init_timeout_ms: u64,
+    /// How often the server pings (`ping` / legacy `ka`); a peer silent for
+    /// two intervals is closed 1001.
+    pub keepalive_interval_ms: u64,
+    /// How often a connection re-reads its user, closing 4403 when the
+    /// account was deactivated or its role changed.
+    pub recheck_interval_ms: u64,
+    /// Operations running at once on one connection.
+    pub max_operations: usize,
+    /// Largest inbound message (and frame), in bytes; larger ones close 1009.
+    pub max_message_bytes: usize,
+    /// Open connections one user may hold; past it the newest closes 4429.
+    pub max_connections_per_user: usize,
+    /// Outbound messages queued per connection; a peer too slow to drain
+    /// them is closed 1013.
+    pub outbound_queue: usize,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        Self {
+            init_timeout_ms: 3_000,
+            keepalive_interval_ms: 12_000,
+            recheck_interval_ms: 30_000,
+            max_operations: 100,
+            max_message_bytes: 64 * 1024,
+            max_connections_per_user: 20,
+            outbound_queue: 256,
+        }
+    }
+}
+
 /// Log filter and format.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -322,6 +361,40 @@ impl Settings {
         }
         if self.graphql.max_page_size == 0 {
             return invalid("graphql.max_page_size", "must be at least 1");
+        }
+        self.validate_ws()?;
+        Ok(())
+    }
+
+    /// Checks the `[ws]` section.
+    fn validate_ws(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, problem: &str| {
+            Err(ConfigError::Invalid {
+                setting,
+                problem: problem.into(),
+            })
+        };
+        let ws = &self.ws;
+        if !(10..=600_000).contains(&ws.init_timeout_ms) {
+            return invalid("ws.init_timeout_ms", "must be 10 to 600000");
+        }
+        if !(10..=3_600_000).contains(&ws.keepalive_interval_ms) {
+            return invalid("ws.keepalive_interval_ms", "must be 10 to 3600000");
+        }
+        if !(10..=3_600_000).contains(&ws.recheck_interval_ms) {
+            return invalid("ws.recheck_interval_ms", "must be 10 to 3600000");
+        }
+        if !(1..=10_000).contains(&ws.max_operations) {
+            return invalid("ws.max_operations", "must be 1 to 10000");
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&ws.max_message_bytes) {
+            return invalid("ws.max_message_bytes", "must be 1024 to 16777216");
+        }
+        if ws.max_connections_per_user == 0 {
+            return invalid("ws.max_connections_per_user", "must be at least 1");
+        }
+        if !(8..=65_536).contains(&ws.outbound_queue) {
+            return invalid("ws.outbound_queue", "must be 8 to 65536");
         }
         Ok(())
     }

@@ -3,3 +3,5 @@
 //! dispatcher and the push router.
 
 pub mod changelog;
+pub mod feed;
+pub mod hub;

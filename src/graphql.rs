@@ -10,14 +10,16 @@ pub mod loaders;
 pub mod mutation;
 pub mod objects;
 pub mod query;
+pub mod subscription;
 pub mod write_inputs;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use crate::state::AppState;
 
 /// The executable schema of fieldsync.
-pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+pub type AppSchema =
+    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
 /// Builds the schema with the limits of the settings and the state as data.
 pub fn build_schema(state: AppState) -> AppSchema {
@@ -25,7 +27,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutation::MutationRoot::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot,
     )
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
@@ -43,7 +45,7 @@ pub fn sdl() -> String {
     Schema::build(
         query::QueryRoot::default(),
         mutation::MutationRoot::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot,
     )
     .finish()
     .sdl()

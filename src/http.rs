@@ -1,4 +1,5 @@
-//! The HTTP surface: `/graphql` (GraphQL over HTTP), `/healthz` and
+//! The HTTP surface: `/graphql` (GraphQL over HTTP), `/graphql/ws`
+//! (GraphQL over WebSocket, in [`crate::ws`]), `/healthz` and
 //! `/readyz`, with tracing, timeouts and CORS around them.
 
 pub mod graphql;
@@ -35,11 +36,13 @@ pub fn router(app: AppState) -> Router {
         schema: build_schema(app.clone()),
         app,
     };
+    let websocket = crate::ws::routes(state.clone());
     let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
+        .merge(websocket)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.server.request_timeout_secs),

@@ -3,6 +3,7 @@
 //! Crate map, in the order a request travels:
 //! - [`config`]: settings (defaults < `fieldsync.toml` < `FIELDSYNC_*`).
 //! - [`http`]: the axum router (`/graphql`, `/healthz`, `/readyz`).
+//! - [`ws`]: `/graphql/ws`, GraphQL over WebSocket (both subprotocols).
 //! - [`auth`]: tokens, the principal, login and refresh sessions.
 //! - [`graphql`]: schema, resolvers, objects, error codes.
 //! - [`domain`]: the rules of who sees what, scoped by organisation.
@@ -25,6 +26,7 @@ pub mod http;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,10 +50,12 @@ impl AppState {
             tracing::info!(applied, "migrations applied");
         }
         let tokens = TokenService::from_settings(&settings).context("invalid key material")?;
+        let hub = events::hub::Hub::starting_now(&db).await?;
         Ok(Self {
             db,
             settings: Arc::new(settings),
             tokens: Arc::new(tokens),
+            hub,
         })
     }
 }
@@ -89,6 +93,15 @@ impl Application {
 
     /// Serves, and runs the background jobs, until the shutdown token is cancelled.
     pub async fn run(self) -> std::io::Result<()> {
+        let hub = self.state.hub.clone();
+        tokio::spawn(
+            hub.clone()
+                .run(self.state.db.clone(), self.shutdown.clone()),
+        );
+        if !self.state.settings.database.is_sqlite() {
+            let url = self.state.settings.database.url.clone();
+            tokio::spawn(hub.listen(url, self.shutdown.clone()));
+        }
         tokio::spawn(sync::retention::run(
             self.state.db.clone(),
             self.state.settings.sync.retention_days,

@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::TokenService;
 use crate::config::Settings;
+use crate::events::hub::Hub;
 
 /// What every request handler and resolver can reach. Cheap to clone.
 #[derive(Clone)]
@@ -16,4 +17,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Issues and verifies access tokens.
     pub tokens: Arc<TokenService>,
+    /// Broadcasts committed changes to this instance's subscribers.
+    pub hub: Arc<Hub>,
 }

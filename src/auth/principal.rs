@@ -1,6 +1,7 @@
 //! The authenticated caller, loaded from the database on every request so a
 //! deactivated or deleted user loses access at once, whatever their token says.
 
+use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::ids::{OrganizationId, UserId};
 use entity::user;
@@ -33,6 +34,25 @@ pub async fn authenticate(
     tokens: &TokenService,
     bearer: &str,
 ) -> Result<Principal> {
+    Ok(authenticate_session(db, tokens, bearer).await?.principal)
+}
+
+/// A principal together with the moment its token stops being valid, for
+/// long-lived connections that must end when the token does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The caller.
+    pub principal: Principal,
+    /// The token's `exp` claim.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Like [`authenticate`], and also returns the token's expiry.
+pub async fn authenticate_session(
+    db: &impl ConnectionTrait,
+    tokens: &TokenService,
+    bearer: &str,
+) -> Result<Authenticated> {
     let claims = tokens
         .verify(bearer)
         .map_err(|e| Error::Unauthenticated(e.to_string()))?;
@@ -40,7 +60,13 @@ pub async fn authenticate(
         .sub
         .parse()
         .map_err(|_| Error::Unauthenticated("invalid token: subject is not a user id".into()))?;
-    load(db, user_id).await
+    let expires_at = DateTime::from_timestamp(claims.exp, 0)
+        .ok_or_else(|| Error::Unauthenticated("invalid token: exp out of range".into()))?;
+    let principal = load(db, user_id).await?;
+    Ok(Authenticated {
+        principal,
+        expires_at,
+    })
 }
 
 /// Loads an active, undeleted user as a principal.

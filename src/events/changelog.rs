@@ -13,8 +13,8 @@ use entity::change;
 use entity::enums::{ChangeOp, EntityType};
 use entity::ids::{OrganizationId, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
-    Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -70,6 +70,12 @@ pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64>
             [CHANGELOG_LOCK_KEY.into()],
         ))
         .await?;
+        // Delivered at commit to every instance listening (see `events::hub`).
+        db.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("NOTIFY {}", super::hub::CHANNEL),
+        ))
+        .await?;
     }
     let row = change::ActiveModel {
         org_id: Set(change.org_id),
@@ -121,6 +127,18 @@ pub async fn record_created<M: serde::Serialize>(
         },
     )
     .await
+}
+
+/// The newest seq in the log (0 when empty).
+pub async fn newest_seq(db: &impl ConnectionTrait) -> Result<i64> {
+    Ok(change::Entity::find()
+        .select_only()
+        .column(change::Column::Seq)
+        .order_by_desc(change::Column::Seq)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0))
 }
 
 /// The snapshot of an entity at a version, if the log still holds it.

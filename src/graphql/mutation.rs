@@ -45,5 +45,7 @@ pub async fn execute(
         client_mutation_id.as_deref(),
     )
     .await?;
+    // Wake the change-log tailer now rather than at its next poll.
+    state.hub.notify();
     Ok(WriteResult(result))
 }

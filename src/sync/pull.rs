@@ -40,6 +40,8 @@ pub struct PulledChange {
     pub op: ChangeOp,
     /// Deleted, or no longer visible to the caller: drop it locally.
     pub tombstone: bool,
+    /// Fields the last write changed (empty for tombstones).
+    pub changed_fields: Vec<String>,
     /// The entity as the caller may see it; `None` for tombstones.
     pub snapshot: Option<Value>,
 }
@@ -111,15 +113,16 @@ pub async fn pull(
     })
 }
 
-/// What the caller may see, computed once per pull.
-struct View {
+/// What a caller may see: computed once per pull or per subscription.
+pub struct View {
     principal: Principal,
     scope: BuildingScope,
     users: HashSet<UserId>,
 }
 
 impl View {
-    async fn of(db: &impl ConnectionTrait, principal: &Principal) -> Result<Self> {
+    /// The view of a caller, read from their assignments and links.
+    pub async fn of(db: &impl ConnectionTrait, principal: &Principal) -> Result<Self> {
         Ok(Self {
             principal: *principal,
             scope: BuildingScope::of(db, principal).await?,
@@ -132,7 +135,7 @@ impl View {
 
     /// The change as the caller sees it: the redacted snapshot, a
     /// tombstone, several tombstones (a lost building), or nothing.
-    async fn present(
+    pub async fn present(
         &self,
         db: &impl ConnectionTrait,
         row: &change::Model,
@@ -166,7 +169,13 @@ impl View {
         })
     }
 
-    fn entry(&self, row: &change::Model, tombstone: bool, snapshot: Option<Value>) -> PulledChange {
+    /// The change as an entry for the caller.
+    pub fn entry(
+        &self,
+        row: &change::Model,
+        tombstone: bool,
+        snapshot: Option<Value>,
+    ) -> PulledChange {
         PulledChange {
             seq: row.seq,
             entity_type: row.entity_type,
@@ -174,12 +183,17 @@ impl View {
             version: row.version,
             op: if tombstone { ChangeOp::Deleted } else { row.op },
             tombstone,
+            changed_fields: if tombstone {
+                Vec::new()
+            } else {
+                serde_json::from_value(row.changed_fields.clone()).unwrap_or_default()
+            },
             snapshot,
         }
     }
 
     /// True for the removal of the caller's own assignment or link.
-    fn lost_building(&self, row: &change::Model) -> bool {
+    pub fn lost_building(&self, row: &change::Model) -> bool {
         let me = self.principal.user_id.to_string();
         row.op == ChangeOp::Deleted
             && match row.entity_type {
@@ -190,7 +204,7 @@ impl View {
     }
 
     /// Tombstones for a building the caller lost and everything in it they no longer see.
-    async fn building_tombstones(
+    pub async fn building_tombstones(
         &self,
         db: &impl ConnectionTrait,
         row: &change::Model,
@@ -211,6 +225,7 @@ impl View {
                 version: 0,
                 op: ChangeOp::Deleted,
                 tombstone: true,
+                changed_fields: Vec::new(),
                 snapshot: None,
             })
         };
@@ -242,7 +257,7 @@ impl View {
     }
 
     /// Whether the caller may see an entity in this state.
-    fn sees(&self, snapshot: &Value, entity_type: EntityType) -> bool {
+    pub fn sees(&self, snapshot: &Value, entity_type: EntityType) -> bool {
         let p = &self.principal;
         if p.is_admin() {
             return true;
@@ -283,7 +298,7 @@ impl View {
     }
 
     /// Removes what the caller's role may not read from a visible snapshot.
-    fn redact(&self, entity_type: EntityType, mut snapshot: Value) -> Value {
+    pub fn redact(&self, entity_type: EntityType, mut snapshot: Value) -> Value {
         let p = &self.principal;
         let Some(object) = snapshot.as_object_mut() else {
             return snapshot;

@@ -370,18 +370,26 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
     let db = app.state.db.clone();
     let admin = principal::load(&db, app.demo.admin).await.unwrap();
     let tasks = tasks_of(&app, &app.admin(), "IN_PROGRESS").await;
-    let task = |i: usize| -> entity::ids::TaskId { tasks[i]["id"].as_str().unwrap().parse().unwrap() };
+    let task =
+        |i: usize| -> entity::ids::TaskId { tasks[i]["id"].as_str().unwrap().parse().unwrap() };
     let update = |i: usize, progress: i32| {
         Operation::UpdateTask(TaskUpdate::new(
             task(i),
             None,
-            TaskPatch { progress: Some(progress), ..Default::default() },
+            TaskPatch {
+                progress: Some(progress),
+                ..Default::default()
+            },
             ConflictStrategy::Merge,
         ))
     };
     // The first transaction starts and writes its row, but has not logged yet.
     let first = fieldsync::db::begin_write(&db).await.unwrap();
-    let row = entity::task::Entity::find_by_id(task(0)).one(&first).await.unwrap().unwrap();
+    let row = entity::task::Entity::find_by_id(task(0))
+        .one(&first)
+        .await
+        .unwrap()
+        .unwrap();
     let second_db = db.clone();
     let op = update(1, 95);
     let second = tokio::spawn(async move {
@@ -392,11 +400,23 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     if matches!(backend, Backend::Postgres(_)) {
-        assert!(second.is_finished(), "on PostgreSQL the later transaction commits first");
+        assert!(
+            second.is_finished(),
+            "on PostgreSQL the later transaction commits first"
+        );
     } else {
-        assert!(!second.is_finished(), "on SQLite the later writer waits for the first");
+        assert!(
+            !second.is_finished(),
+            "on SQLite the later writer waits for the first"
+        );
     }
-    let seen = change::Entity::find().order_by_desc(change::Column::Seq).one(&db).await.unwrap().unwrap().seq;
+    let seen = change::Entity::find()
+        .order_by_desc(change::Column::Seq)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .seq;
     let change = fieldsync::events::changelog::NewChange {
         org_id: row.org_id,
         entity_type: entity::enums::EntityType::Task,
@@ -409,10 +429,15 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
         client_mutation_id: None,
         priority: 0,
     };
-    let first_seq = fieldsync::events::changelog::record(&first, change).await.unwrap();
+    let first_seq = fieldsync::events::changelog::record(&first, change)
+        .await
+        .unwrap();
     first.commit().await.unwrap();
     second.await.unwrap();
-    assert!(first_seq > seen, "the later commit's seq ({first_seq}) is above everything a reader saw before ({seen})");
+    assert!(
+        first_seq > seen,
+        "the later commit's seq ({first_seq}) is above everything a reader saw before ({seen})"
+    );
 }
 
 /// The seeded offline-sync simulation: 20 phones, 50 offline edits each,

@@ -42,6 +42,7 @@ impl SyncMutation {
             .collect();
         let keys: Vec<String> = items.iter().map(|i| i.client_mutation_id.clone()).collect();
         let outcomes = push::push(&state.db, ctx.principal()?, items, atomic).await?;
+        state.hub.notify();
         Ok(keys
             .into_iter()
             .zip(outcomes)

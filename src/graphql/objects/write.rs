@@ -108,19 +108,7 @@ impl WriteResult {
     }
     /// The entity as it now stands on the server.
     async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<VersionedEntity>> {
-        Ok(match self.0.entity_type {
-            EntityType::Task => serde_json::from_value::<task::Model>(self.0.snapshot.clone())
-                .ok()
-                .map(|t| VersionedEntity::Task(Task(t))),
-            EntityType::TimeEntry | EntityType::WorkerStatus | EntityType::User => {
-                presence_entity(ctx, &self.0).await?
-            }
-            EntityType::Building
-            | EntityType::Violation
-            | EntityType::Inspection
-            | EntityType::ComplianceAlert => compliance_entity(&self.0),
-            _ => None,
-        })
+        entity_of(ctx, self.0.entity_type, self.0.snapshot.clone()).await
     }
     /// The same entity as plain JSON (camelCase fields).
     async fn snapshot(&self) -> Json<Value> {
@@ -128,14 +116,36 @@ impl WriteResult {
     }
 }
 
+/// The typed entity of a snapshot; its objects apply the viewer's
+/// field-level rules (emails, locations) themselves.
+pub async fn entity_of(
+    ctx: &Context<'_>,
+    entity_type: EntityType,
+    snapshot: Value,
+) -> async_graphql::Result<Option<VersionedEntity>> {
+    Ok(match entity_type {
+        EntityType::Task => serde_json::from_value::<task::Model>(snapshot)
+            .ok()
+            .map(|t| VersionedEntity::Task(Task(t))),
+        EntityType::TimeEntry | EntityType::WorkerStatus | EntityType::User => {
+            presence_entity(ctx, entity_type, snapshot).await?
+        }
+        EntityType::Building
+        | EntityType::Violation
+        | EntityType::Inspection
+        | EntityType::ComplianceAlert => compliance_entity(entity_type, snapshot),
+        _ => None,
+    })
+}
+
 /// A worker's time entry, status or user row from a write's snapshot, with
 /// locations shown under the same rule as reads (the worker is loaded
 /// afresh, so the rule follows their current sharing setting).
 async fn presence_entity(
     ctx: &Context<'_>,
-    result: &writes::WriteResult,
+    entity_type: EntityType,
+    snapshot: Value,
 ) -> async_graphql::Result<Option<VersionedEntity>> {
-    let snapshot = result.snapshot.clone();
     let viewer = ctx.principal()?;
     let worker = |id| async move {
         ctx.loaders()?
@@ -143,7 +153,7 @@ async fn presence_entity(
             .await
             .map_err(async_graphql::Error::from)
     };
-    Ok(match result.entity_type {
+    Ok(match entity_type {
         EntityType::TimeEntry => {
             let Ok(entry) = serde_json::from_value::<time_entry::Model>(snapshot) else {
                 return Ok(None);
@@ -176,9 +186,8 @@ async fn presence_entity(
 }
 
 /// A building or compliance record from a write's snapshot.
-fn compliance_entity(result: &writes::WriteResult) -> Option<VersionedEntity> {
-    let snapshot = result.snapshot.clone();
-    match result.entity_type {
+fn compliance_entity(entity_type: EntityType, snapshot: Value) -> Option<VersionedEntity> {
+    match entity_type {
         EntityType::Building => serde_json::from_value::<building::Model>(snapshot)
             .ok()
             .map(|b| VersionedEntity::Building(Building(b))),

@@ -1,0 +1,221 @@
+//! A subscriber's feed: what they missed since their cursor, replayed from
+//! the log, then the live changes of the [`Hub`], with no gap and no
+//! duplicate, each shown only if the subscriber may see it at that version.
+//!
+//! No gap: the feed subscribes to the hub *before* it reads the log, so
+//! every row after the replay arrives through the hub; rows it has already
+//! delivered (by seq) are skipped. Filtering is in memory: the subscriber's
+//! view (buildings, visible users) is loaded once and again only when one of
+//! their own assignments changes. Tombstones for entities that leave the
+//! view are sent for entities the feed has shown (or, during replay, that
+//! the log says the subscriber saw).
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use chrono::Utc;
+use entity::change;
+use entity::enums::{ChangeOp, EntityType};
+use futures_util::Stream;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::changelog;
+use super::hub::Hub;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::sync::pull::{self, PulledChange, View};
+
+/// Rows read per round trip while replaying.
+const REPLAY_BATCH: u64 = 500;
+
+/// One event for a subscriber.
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    /// The change as the subscriber may see it.
+    pub change: PulledChange,
+    /// The unredacted snapshot, for typed objects that apply field rules themselves.
+    pub raw: Option<Value>,
+    /// The cursor to resume after this event.
+    pub cursor: String,
+}
+
+/// Opens a feed of the changes of `entity_types` (all when empty) after
+/// `after` (from now when `None`).
+pub async fn open(
+    hub: Arc<Hub>,
+    db: DatabaseConnection,
+    principal: Principal,
+    entity_types: Vec<EntityType>,
+    after: Option<&str>,
+    retention_days: u32,
+) -> Result<impl Stream<Item = FeedEvent> + Send + use<>> {
+    let receiver = hub.subscribe();
+    let (last, replay_until) = match after {
+        Some(cursor) => {
+            let (seq, issued) = pull::decode_cursor(cursor)?;
+            if issued < Utc::now() - chrono::Duration::days(i64::from(retention_days)) {
+                return Err(Error::CursorExpired);
+            }
+            (seq, Some(hub.last_seq()))
+        }
+        // Live from the newest committed row; anything after it arrives
+        // through the hub, which this feed already listens to.
+        None => (changelog::newest_seq(&db).await?, None),
+    };
+    let view = View::of(&db, &principal).await?;
+    let feed = Feed {
+        receiver,
+        db,
+        principal,
+        entity_types,
+        view,
+        last,
+        replay_until,
+        backlog: VecDeque::new(),
+        pending: VecDeque::new(),
+        known: HashSet::new(),
+    };
+    Ok(futures_util::stream::unfold(feed, |mut feed| async move {
+        feed.next().await.map(|event| (event, feed))
+    }))
+}
+
+/// The state of one subscriber's feed.
+struct Feed {
+    receiver: broadcast::Receiver<Arc<change::Model>>,
+    db: DatabaseConnection,
+    principal: Principal,
+    entity_types: Vec<EntityType>,
+    view: View,
+    /// The last seq handled; nothing at or below it is sent again.
+    last: i64,
+    /// While replaying: the hub's position when the feed opened.
+    replay_until: Option<i64>,
+    backlog: VecDeque<change::Model>,
+    pending: VecDeque<FeedEvent>,
+    /// Entities this feed has shown, so leaving the view sends a tombstone.
+    known: HashSet<(EntityType, Uuid)>,
+}
+
+impl Feed {
+    /// The next event; `None` ends the feed (the hub closed or the database
+    /// failed: the client resubscribes from its last cursor).
+    async fn next(&mut self) -> Option<FeedEvent> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let row = match self.backlog.pop_front() {
+                Some(row) => row,
+                None if self.replay_until.is_some_and(|until| self.last < until) => {
+                    if let Err(error) = self.read_log().await {
+                        tracing::warn!(%error, "replaying the change log failed");
+                        return None;
+                    }
+                    if self.backlog.is_empty() {
+                        self.replay_until = None;
+                    }
+                    continue;
+                }
+                None => match self.receiver.recv().await {
+                    Ok(row) => (*row).clone(),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "subscriber lagged; re-reading the log");
+                        self.replay_until = Some(i64::MAX);
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+            };
+            if row.seq <= self.last {
+                continue;
+            }
+            self.last = row.seq;
+            if let Err(error) = self.handle(&row).await {
+                tracing::warn!(%error, "filtering a change failed");
+                return None;
+            }
+        }
+    }
+
+    /// Reads the next rows after `last` into the backlog.
+    async fn read_log(&mut self) -> Result<()> {
+        let rows = change::Entity::find()
+            .filter(change::Column::OrgId.eq(self.principal.org_id))
+            .filter(change::Column::Seq.gt(self.last))
+            .order_by_asc(change::Column::Seq)
+            .limit(REPLAY_BATCH)
+            .all(&self.db)
+            .await?;
+        self.backlog.extend(rows);
+        Ok(())
+    }
+
+    /// Turns one row into the events the subscriber may see.
+    async fn handle(&mut self, row: &change::Model) -> Result<()> {
+        if row.org_id != self.principal.org_id {
+            return Ok(());
+        }
+        let mine = self.concerns_my_assignments(row);
+        if mine {
+            // The subscriber's buildings changed: see the world anew.
+            self.view = View::of(&self.db, &self.principal).await?;
+        }
+        if !self.entity_types.is_empty() && !self.entity_types.contains(&row.entity_type) && !mine {
+            return Ok(());
+        }
+        let replaying = self.replay_until.is_some();
+        let changes = if replaying || self.view.lost_building(row) {
+            // The log can tell whether the subscriber saw the previous version.
+            self.view.present(&self.db, row).await?
+        } else {
+            self.present_live(row)
+        };
+        for change in changes {
+            if !self.entity_types.is_empty() && !self.entity_types.contains(&change.entity_type) {
+                continue;
+            }
+            let key = (change.entity_type, change.entity_id);
+            if change.tombstone {
+                self.known.remove(&key);
+            } else {
+                self.known.insert(key);
+            }
+            let raw = (!change.tombstone && change.seq == row.seq).then(|| row.snapshot.clone());
+            self.pending.push_back(FeedEvent {
+                cursor: pull::encode_cursor(row.seq, Utc::now()),
+                raw,
+                change,
+            });
+        }
+        Ok(())
+    }
+
+    /// The live decision, in memory: shown if visible; a tombstone if it
+    /// left the view after this feed showed it.
+    fn present_live(&self, row: &change::Model) -> Vec<PulledChange> {
+        let visible = self.view.sees(&row.snapshot, row.entity_type) && row.op != ChangeOp::Deleted;
+        if visible {
+            let snapshot = self.view.redact(row.entity_type, row.snapshot.clone());
+            vec![self.view.entry(row, false, Some(snapshot))]
+        } else if self.known.contains(&(row.entity_type, row.entity_id)) {
+            vec![self.view.entry(row, true, None)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// A change of one of the subscriber's own building memberships.
+    fn concerns_my_assignments(&self, row: &change::Model) -> bool {
+        let field = match row.entity_type {
+            EntityType::BuildingWorker => "worker_id",
+            EntityType::BuildingClient => "client_id",
+            _ => return false,
+        };
+        row.snapshot.get(field).and_then(Value::as_str)
+            == Some(self.principal.user_id.to_string().as_str())
+    }
+}

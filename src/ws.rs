@@ -1,0 +1,111 @@
+//! `/graphql/ws`: GraphQL over WebSocket, fieldsync's own protocol layer over
+//! `Schema::execute_stream`, speaking `graphql-transport-ws` (graphql-ws) and
+//! the legacy `graphql-ws` (subscriptions-transport-ws).
+//!
+//! Ours rather than async-graphql's, whose layer departs from the graphql-ws
+//! close codes (see STACK.md): a client that gets 1002/1011 where 4403 was due
+//! stops reconnecting, stranding an app whose token merely expired.
+//!
+//! The legacy protocol follows subscriptions-transport-ws where the two
+//! differ: an invalid message, an unknown type, `start` before init and a
+//! second `connection_init` get an `error` message and the socket stays open;
+//! a duplicate id stops the old operation and starts the new one; a refused
+//! `connection_init` gets `connection_error` and then the same close code as
+//! graphql-transport-ws (4403, or 4429 for too many connections). Init
+//! timeout, token expiry and deactivation close as in graphql-transport-ws.
+//!
+//! - [`protocol`]: the messages of both dialects.
+//! - [`connection`]: one socket's state machine and the close codes.
+//! - [`outbox`]: the bounded outbound queue and its writer task.
+//! - [`limits`]: connections per user.
+
+pub mod connection;
+pub mod limits;
+pub mod outbox;
+pub mod protocol;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
+use crate::http::HttpState;
+use protocol::Protocol;
+
+/// tungstenite reads into a buffer of this size, touched in full on the
+/// first read: 128 KiB by default, which an idle subscriber would hold in
+/// RSS forever. Messages larger than this still arrive, in several reads.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Outbound bytes gathered before a write to the socket.
+const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// The most a socket's write buffer may hold (it only grows past
+/// `WRITE_BUFFER_BYTES` while writes stall). It must exceed the largest
+/// single message, [`connection::MAX_OUTBOUND_BYTES`].
+const MAX_WRITE_BUFFER_BYTES: usize = 2 * 1024 * 1024;
+
+/// What the WebSocket handler shares.
+#[derive(Clone)]
+pub struct WsState {
+    /// The application state and schema.
+    pub http: HttpState,
+    /// Open connections per user, against `ws.max_connections_per_user`.
+    pub connections: limits::ConnectionCounts,
+}
+
+/// The `/graphql/ws` route, with its own state.
+pub fn routes(http: HttpState) -> Router {
+    let state = WsState {
+        http,
+        connections: limits::ConnectionCounts::default(),
+    };
+    Router::new()
+        .route("/graphql/ws", get(upgrade))
+        .with_state(state)
+}
+
+/// GET /graphql/ws: upgrades when the client offers one of our subprotocols,
+/// refuses with 400 before the upgrade otherwise.
+async fn upgrade(
+    State(state): State<WsState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade.protocols(Protocol::NAMES),
+        Err(rejection) => return refuse(rejection.status(), &rejection.body_text()),
+    };
+    let Some(protocol) = upgrade
+        .selected_protocol()
+        .and_then(|v| v.to_str().ok())
+        .and_then(Protocol::from_name)
+    else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Protocol must offer graphql-transport-ws or graphql-ws",
+        );
+    };
+    let limits = &state.http.app.settings.ws;
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
+        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
+        .on_upgrade(move |socket| connection::serve(socket, protocol, state))
+}
+
+/// A refusal before the upgrade: a status and one coded GraphQL error.
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [coded_error(message, CODE_BAD_USER_INPUT)] });
+    (
+        status,
+        [(CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,584 @@
+//! GraphQL over WebSocket at `/graphql/ws`, driven with raw frames: both
+//! subprotocols, every graphql-ws close code, keep-alive, token expiry and
+//! the per-connection limits.
+
+use std::time::Duration;
+
+use entity::enums::Role;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const TRANSPORT: &str = "graphql-transport-ws";
+const LEGACY: &str = "graphql-ws";
+/// How long a test waits for any one frame.
+const WAIT: Duration = Duration::from_secs(5);
+
+fn ws_url(app: &TestApp) -> String {
+    format!("{}/graphql/ws", app.address.replacen("http://", "ws://", 1))
+}
+
+/// Opens a socket offering `protocol`; checks the server echoed it.
+async fn connect(app: &TestApp, protocol: &str) -> Socket {
+    let mut request = ws_url(app).into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
+    let (socket, response) = connect_async(request).await.expect("upgraded");
+    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    send_text(socket, message.to_string()).await;
+}
+
+async fn send_text(socket: &mut Socket, text: String) {
+    socket
+        .send(Message::Text(text.into()))
+        .await
+        .expect("frame sent");
+}
+
+/// The next JSON message; panics on a close or after [`WAIT`].
+async fn recv(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a message in time")
+            .expect("socket open")
+            .expect("frame read");
+        match frame {
+            Message::Text(text) => return serde_json::from_str(&text).expect("JSON message"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
+/// The next message that is not a keep-alive.
+async fn recv_operation(socket: &mut Socket) -> Value {
+    loop {
+        let message = recv(socket).await;
+        if !matches!(message["type"].as_str(), Some("ka" | "ping")) {
+            return message;
+        }
+    }
+}
+
+/// Reads until the server's close frame: its code and reason.
+async fn closed(socket: &mut Socket) -> (u16, String) {
+    loop {
+        let frame = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("closed in time");
+        match frame {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string());
+            }
+            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("socket failed before closing: {e}"),
+        }
+    }
+}
+
+/// `connection_init` with `token`, expecting `connection_ack`.
+async fn init(socket: &mut Socket, token: &str) {
+    let payload = json!({ "authorization": format!("Bearer {token}") });
+    send(
+        socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    assert_eq!(recv(socket).await["type"], "connection_ack");
+}
+
+/// A graphql-transport-ws socket acknowledged for `token`.
+async fn ready(app: &TestApp, token: &str) -> Socket {
+    let mut socket = connect(app, TRANSPORT).await;
+    init(&mut socket, token).await;
+    socket
+}
+
+fn subscribe(id: &str, query: &str, variables: Value) -> Value {
+    json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } })
+}
+
+#[tokio::test]
+async fn an_upgrade_without_a_graphql_subprotocol_is_refused_before_the_upgrade() {
+    let app = spawn_app(Backend::Sqlite).await;
+    for offered in [None, Some("mqtt")] {
+        let mut request = ws_url(&app).into_client_request().expect("request");
+        if let Some(offered) = offered {
+            request
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", offered.parse().unwrap());
+        }
+        match connect_async(request).await {
+            Err(WsError::Http(response)) => {
+                assert_eq!(response.status(), 400, "{offered:?}");
+                let body: Value =
+                    serde_json::from_slice(response.body().as_deref().unwrap_or_default())
+                        .expect("JSON body");
+                assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+            }
+            other => panic!("expected a 400 refusal for {offered:?}, got {other:?}"),
+        }
+    }
+    assert!(app.healthy().await);
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_json_closes_4400() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = ready(&app, &app.admin()).await;
+    send_text(&mut socket, "{ not json".into()).await;
+    assert_eq!(closed(&mut socket).await.0, 4400);
+    assert!(app.healthy().await);
+}
+
+#[tokio::test]
+async fn an_unknown_message_type_or_a_bad_payload_closes_4400() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = ready(&app, &app.admin()).await;
+    send(&mut socket, json!({ "type": "start", "id": "1" })).await;
+    let (code, reason) = closed(&mut socket).await;
+    assert_eq!(code, 4400);
+    assert!(reason.contains("start"), "{reason}");
+
+    let mut socket = ready(&app, &app.admin()).await;
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": 42 } }),
+    )
+    .await;
+    assert_eq!(closed(&mut socket).await.0, 4400);
+}
+
+#[tokio::test]
+async fn subscribe_before_the_ack_closes_4401() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = connect(&app, TRANSPORT).await;
+    send(&mut socket, subscribe("1", "{ me { id } }", json!({}))).await;
+    assert_eq!(closed(&mut socket).await, (4401, "Unauthorized".into()));
+}
+
+#[tokio::test]
+async fn connection_init_without_a_valid_token_closes_4403() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let expired = app
+        .state
+        .tokens
+        .issue_with_ttl(app.demo.admin, app.demo.org_id, Role::Admin, 0)
+        .expect("token")
+        .token;
+    let payloads = [
+        json!({}),
+        json!({ "authorization": "Bearer not-a-jwt" }),
+        json!({ "authToken": "not-a-jwt" }),
+        json!({ "Authorization": format!("Bearer {expired}x") }),
+    ];
+    for payload in payloads {
+        let mut socket = connect(&app, TRANSPORT).await;
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": payload }),
+        )
+        .await;
+        let (code, reason) = closed(&mut socket).await;
+        assert_eq!(code, 4403, "{payload}: {reason}");
+        assert!(reason.starts_with("Forbidden"), "{reason}");
+        assert!(reason.len() <= 123);
+    }
+    // The accepted spellings of the token.
+    let token = app.admin();
+    for payload in [
+        json!({ "authToken": token }),
+        json!({ "Authorization": format!("bearer {token}") }),
+    ] {
+        let mut socket = connect(&app, TRANSPORT).await;
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": payload }),
+        )
+        .await;
+        assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+    }
+}
+
+#[tokio::test]
+async fn no_connection_init_in_time_closes_4408() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.ws.init_timeout_ms = 200).await;
+    let mut socket = connect(&app, TRANSPORT).await;
+    let (code, reason) = closed(&mut socket).await;
+    assert_eq!(code, 4408, "{reason}");
+}
+
+#[tokio::test]
+async fn a_running_operation_id_reused_closes_4409() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = ready(&app, &app.admin()).await;
+    let watch = "subscription { changes(entityTypes: [TASK]) { cursor } }";
+    send(&mut socket, subscribe("dup", watch, json!({}))).await;
+    send(&mut socket, subscribe("dup", watch, json!({}))).await;
+    assert_eq!(
+        closed(&mut socket).await,
+        (4409, "Subscriber for dup already exists".into())
+    );
+}
+
+#[tokio::test]
+async fn a_second_connection_init_closes_4429() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = ready(&app, &app.admin()).await;
+    let payload = json!({ "authorization": format!("Bearer {}", app.admin()) });
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    assert_eq!(
+        closed(&mut socket).await,
+        (4429, "Too many initialisation requests".into())
+    );
+}
+
+#[tokio::test]
+async fn connections_past_the_per_user_limit_close_4429_and_free_their_slot() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.ws.max_connections_per_user = 2).await;
+    let token = app.worker(1);
+    let first = ready(&app, &token).await;
+    let _second = ready(&app, &token).await;
+    let mut third = connect(&app, TRANSPORT).await;
+    let payload = json!({ "authorization": format!("Bearer {token}") });
+    send(
+        &mut third,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    assert_eq!(
+        closed(&mut third).await,
+        (4429, "Too many connections".into())
+    );
+    // Another user is not affected.
+    let _other = ready(&app, &app.worker(2)).await;
+
+    drop(first);
+    let mut freed = false;
+    for _ in 0..50 {
+        let mut socket = connect(&app, TRANSPORT).await;
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": payload }),
+        )
+        .await;
+        if recv(&mut socket).await["type"] == "connection_ack" {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "a closed connection gives its slot back");
+}
+
+#[tokio::test]
+async fn ping_is_answered_with_pong_echoing_the_payload() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = ready(&app, &app.client(1)).await;
+    send(
+        &mut socket,
+        json!({ "type": "ping", "payload": { "n": 7 } }),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut socket).await,
+        json!({ "type": "pong", "payload": { "n": 7 } })
+    );
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(recv(&mut socket).await, json!({ "type": "pong" }));
+}
+
+#[tokio::test]
+async fn the_server_pings_and_closes_a_peer_that_never_answers() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.ws.keepalive_interval_ms = 250).await;
+    let mut socket = ready(&app, &app.client(1)).await;
+    assert_eq!(recv(&mut socket).await, json!({ "type": "ping" }));
+    // Answering keeps the connection open past two intervals...
+    for _ in 0..3 {
+        send(&mut socket, json!({ "type": "pong" })).await;
+        assert_eq!(recv(&mut socket).await, json!({ "type": "ping" }));
+    }
+    // ...and silence does not.
+    assert_eq!(
+        closed(&mut socket).await,
+        (1001, "keep-alive timeout".into())
+    );
+}
+
+async fn a_query_over_the_socket_gets_next_then_complete(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut socket = ready(&app, &app.admin()).await;
+    send(
+        &mut socket,
+        subscribe("q1", "{ me { email role } }", json!({})),
+    )
+    .await;
+    let next = recv_operation(&mut socket).await;
+    assert_eq!(next["type"], "next", "{next}");
+    assert_eq!(next["id"], "q1");
+    assert_eq!(next["payload"]["data"]["me"]["role"], "ADMIN", "{next}");
+    assert_eq!(
+        recv_operation(&mut socket).await,
+        json!({ "id": "q1", "type": "complete" })
+    );
+    // The id is free again once completed.
+    send(&mut socket, subscribe("q1", "{ me { role } }", json!({}))).await;
+    assert_eq!(recv_operation(&mut socket).await["type"], "next");
+}
+
+async fn a_mutation_over_the_socket_writes_and_answers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let task = app
+        .query(
+            &app.admin(),
+            "{ tasks(first: 1) { edges { node { id } } } }",
+        )
+        .await
+        .nodes("tasks")[0]["id"]
+        .clone();
+    let mut socket = ready(&app, &app.admin()).await;
+    let mutation =
+        "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }";
+    send(
+        &mut socket,
+        subscribe("m1", mutation, json!({ "id": task, "p": 42 })),
+    )
+    .await;
+    let next = recv_operation(&mut socket).await;
+    assert_eq!(
+        next["payload"]["data"]["updateTaskProgress"]["outcome"], "APPLIED",
+        "{next}"
+    );
+    assert_eq!(recv_operation(&mut socket).await["type"], "complete");
+    let progress = app
+        .graphql(
+            Some(&app.admin()),
+            "query($id: ID!) { task(id: $id) { progress } }",
+            json!({ "id": task }),
+        )
+        .await;
+    assert_eq!(progress.ok()["task"]["progress"], 42);
+}
+
+async fn a_task_change_over_http_reaches_a_changes_subscriber(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let task = app
+        .query(
+            &app.admin(),
+            "{ tasks(first: 1) { edges { node { id } } } }",
+        )
+        .await
+        .nodes("tasks")[0]["id"]
+        .clone();
+    let mut socket = ready(&app, &app.admin()).await;
+    send(
+        &mut socket,
+        subscribe(
+            "live",
+            "subscription { changes(entityTypes: [TASK]) { cursor entityId } }",
+            json!({}),
+        ),
+    )
+    .await;
+    // Give the subscription a moment to go live before writing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.graphql(
+        Some(&app.admin()),
+        "mutation($id: ID!) { updateTaskProgress(id: $id, progress: 77) { outcome } }",
+        json!({ "id": task }),
+    )
+    .await
+    .ok();
+    loop {
+        let event = recv_operation(&mut socket).await;
+        assert_eq!(event["type"], "next", "{event}");
+        assert_eq!(event["id"], "live");
+        let change = &event["payload"]["data"]["changes"];
+        assert!(change["cursor"].is_string(), "{event}");
+        if change["entityId"] == task {
+            break;
+        }
+    }
+    // Completing from the client stops the stream: no `complete` comes back.
+    send(&mut socket, json!({ "id": "live", "type": "complete" })).await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(recv_operation(&mut socket).await["type"], "pong");
+}
+
+#[tokio::test]
+async fn an_invalid_operation_gets_one_error_message_with_codes() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = ready(&app, &app.worker(1)).await;
+    send(&mut socket, subscribe("bad", "{ noSuchField }", json!({}))).await;
+    send(&mut socket, subscribe("good", "{ me { role } }", json!({}))).await;
+    let error = recv_operation(&mut socket).await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["id"], "bad");
+    let errors = error["payload"].as_array().expect("an errors array");
+    assert!(!errors.is_empty());
+    assert!(errors.iter().all(|e| e["extensions"]["code"].is_string()));
+    // Nothing more for `bad`: the next messages are all `good`'s.
+    let next = recv_operation(&mut socket).await;
+    assert_eq!(
+        (next["id"].as_str(), next["type"].as_str()),
+        (Some("good"), Some("next"))
+    );
+    assert_eq!(recv_operation(&mut socket).await["id"], "good");
+}
+
+#[tokio::test]
+async fn the_legacy_protocol_works_end_to_end() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.ws.keepalive_interval_ms = 200).await;
+    let mut socket = connect(&app, LEGACY).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "authToken": app.client(1) } }),
+    )
+    .await;
+    assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+    assert_eq!(recv(&mut socket).await["type"], "ka");
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "start", "payload": { "query": "{ me { role } }" } }),
+    )
+    .await;
+    let data = recv_operation(&mut socket).await;
+    assert_eq!(data["type"], "data", "{data}");
+    assert_eq!(data["payload"]["data"]["me"]["role"], "CLIENT");
+    assert_eq!(
+        recv_operation(&mut socket).await,
+        json!({ "id": "1", "type": "complete" })
+    );
+    // A keep-alive arrives on the interval.
+    assert_eq!(recv(&mut socket).await["type"], "ka");
+    // Protocol mistakes are `error` messages; the socket stays open.
+    send_text(&mut socket, "nonsense".into()).await;
+    assert_eq!(recv_operation(&mut socket).await["type"], "error");
+    send(
+        &mut socket,
+        json!({ "id": "2", "type": "start", "payload": { "query": "{ nope }" } }),
+    )
+    .await;
+    let error = recv_operation(&mut socket).await;
+    assert_eq!(
+        (error["type"].as_str(), error["id"].as_str()),
+        (Some("error"), Some("2"))
+    );
+    send(&mut socket, json!({ "type": "connection_terminate" })).await;
+    assert_eq!(closed(&mut socket).await.0, 1000);
+}
+
+#[tokio::test]
+async fn the_legacy_protocol_refuses_a_bad_token_with_connection_error() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = connect(&app, LEGACY).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "authToken": "nope" } }),
+    )
+    .await;
+    let error = recv(&mut socket).await;
+    assert_eq!(error["type"], "connection_error", "{error}");
+    assert!(error["payload"]["message"].is_string());
+    assert_eq!(closed(&mut socket).await.0, 4403);
+}
+
+#[tokio::test]
+async fn a_token_expiring_during_the_connection_closes_4403() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.auth.leeway_secs = 0).await;
+    let token = app
+        .state
+        .tokens
+        .issue_with_ttl(app.demo.workers[0], app.demo.org_id, Role::Worker, 2)
+        .expect("token")
+        .token;
+    let mut socket = ready(&app, &token).await;
+    let (code, reason) = closed(&mut socket).await;
+    assert_eq!((code, reason.as_str()), (4403, "Forbidden: token expired"));
+}
+
+async fn a_deactivated_users_socket_closes_4403(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.ws.recheck_interval_ms = 200).await;
+    let mut socket = ready(&app, &app.worker(2)).await;
+    app.graphql(
+        Some(&app.admin()),
+        "mutation($id: ID!) { deactivateUser(id: $id) { outcome } }",
+        json!({ "id": app.demo.workers[1].to_string() }),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        closed(&mut socket).await,
+        (4403, "Forbidden: account is not active".into())
+    );
+}
+
+crate::on_both_backends!(
+    a_query_over_the_socket_gets_next_then_complete,
+    a_mutation_over_the_socket_writes_and_answers,
+    a_task_change_over_http_reaches_a_changes_subscriber,
+    a_deactivated_users_socket_closes_4403,
+);
+
+#[tokio::test]
+async fn operations_past_the_limit_get_an_error_and_the_connection_lives_on() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.ws.max_operations = 2).await;
+    let mut socket = ready(&app, &app.admin()).await;
+    let watch = "subscription { changes(entityTypes: [TASK]) { cursor } }";
+    for id in ["a", "b", "c"] {
+        send(&mut socket, subscribe(id, watch, json!({}))).await;
+    }
+    let error = recv_operation(&mut socket).await;
+    assert_eq!(
+        (error["type"].as_str(), error["id"].as_str()),
+        (Some("error"), Some("c"))
+    );
+    assert_eq!(error["payload"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        error["payload"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many operations")
+    );
+    // Completing one frees its place.
+    send(&mut socket, json!({ "id": "a", "type": "complete" })).await;
+    send(&mut socket, subscribe("d", "{ me { role } }", json!({}))).await;
+    let next = recv_operation(&mut socket).await;
+    assert_eq!(
+        (next["type"].as_str(), next["id"].as_str()),
+        (Some("next"), Some("d"))
+    );
+}
+
+#[tokio::test]
+async fn a_message_past_the_size_limit_closes_1009_and_the_server_stays_healthy() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = ready(&app, &app.admin()).await;
+    let query = format!("{{ me {{ id }} }} #{}", "x".repeat(70 * 1024));
+    send(&mut socket, subscribe("big", &query, json!({}))).await;
+    assert_eq!(closed(&mut socket).await.0, 1009);
+    assert!(app.healthy().await);
+    // Just under the limit is fine.
+    let mut socket = ready(&app, &app.admin()).await;
+    let query = format!("{{ me {{ role }} }} #{}", "x".repeat(60 * 1024));
+    send(&mut socket, subscribe("ok", &query, json!({}))).await;
+    assert_eq!(recv_operation(&mut socket).await["type"], "next");
+}
