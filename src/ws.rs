@@ -57,12 +57,17 @@ pub struct WsState {
     pub connections: limits::ConnectionCounts,
 }
 
-/// The `/graphql/ws` route, with its own state.
+/// The `/graphql/ws` route, with its own state. Also starts the task that
+/// closes a user's sockets the moment their account is deactivated.
 pub fn routes(http: HttpState) -> Router {
     let state = WsState {
         http,
         connections: limits::ConnectionCounts::default(),
     };
+    tokio::spawn(close_deactivated(
+        state.http.app.hub.subscribe(),
+        state.connections.clone(),
+    ));
     Router::new()
         .route("/graphql/ws", get(upgrade))
         .with_state(state)
@@ -108,4 +113,30 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// Watches the change log for users who lost access (deactivated or
+/// deleted) and closes their sockets with 4403 at once; the periodic
+/// re-check in each connection covers changes made outside the API.
+async fn close_deactivated(
+    mut changes: tokio::sync::broadcast::Receiver<std::sync::Arc<entity::change::Model>>,
+    connections: limits::ConnectionCounts,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let row = match changes.recv().await {
+            Ok(row) => row,
+            // Missed rows: the per-connection re-check catches up with them.
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        if row.entity_type != entity::enums::EntityType::User {
+            continue;
+        }
+        let gone = row.snapshot["active"] == serde_json::Value::Bool(false)
+            || !row.snapshot["deleted_at"].is_null();
+        if let (true, Ok(user)) = (gone, row.entity_id.to_string().parse()) {
+            connections.close_user(user, 4403, "Forbidden: account is not active");
+        }
+    }
 }

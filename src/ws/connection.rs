@@ -227,7 +227,11 @@ impl Connection {
             };
         let principal = authenticated.principal;
         let max = self.settings.max_connections_per_user;
-        let Some(slot) = self.state.connections.acquire(principal.user_id, max) else {
+        let Some(slot) =
+            self.state
+                .connections
+                .acquire(principal.user_id, max, self.outbox.clone())
+        else {
             tracing::info!(user.id = %principal.user_id, max, "too many websocket connections");
             return self.close_refused(4429, "Too many connections");
         };

@@ -1,40 +1,65 @@
-//! Per-user connection counting: each authenticated socket holds a
-//! [`ConnectionSlot`] for as long as it lives.
+//! Per-user connection registry: each authenticated socket holds a
+//! [`ConnectionSlot`] for as long as it lives, which both counts it against
+//! the user's limit and lets the server close every socket of a user at
+//! once (when the account is deactivated).
 //!
 //! The count is per process: with several instances behind a balancer a user
 //! may hold up to `max_connections_per_user` on each.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use entity::ids::UserId;
+
+use super::outbox::Outbox;
+
+/// Distinguishes the connections of one user.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Open connections per user. Cheap to clone.
 ///
 /// A std `Mutex` rather than tokio's: it is held for one map update and
 /// never across an `.await`.
 #[derive(Debug, Clone, Default)]
-pub struct ConnectionCounts(Arc<Mutex<HashMap<UserId, usize>>>);
+pub struct ConnectionCounts(Arc<Mutex<HashMap<UserId, HashMap<u64, Outbox>>>>);
 
 impl ConnectionCounts {
-    /// Takes one of `user`'s `max` slots; `None` when all are taken.
-    pub fn acquire(&self, user: UserId, max: usize) -> Option<ConnectionSlot> {
-        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = counts.entry(user).or_insert(0);
-        if *count >= max {
+    /// Takes one of `user`'s `max` slots for the connection writing to
+    /// `outbox`; `None` when all are taken.
+    pub fn acquire(&self, user: UserId, max: usize, outbox: Outbox) -> Option<ConnectionSlot> {
+        let mut users = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let open = users.entry(user).or_default();
+        if open.len() >= max {
             return None;
         }
-        *count += 1;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        open.insert(id, outbox);
         Some(ConnectionSlot {
             counts: self.clone(),
             user,
+            id,
         })
     }
 
     /// How many connections `user` holds now.
     pub fn count(&self, user: UserId) -> usize {
-        let counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        counts.get(&user).copied().unwrap_or(0)
+        let users = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        users.get(&user).map_or(0, HashMap::len)
+    }
+
+    /// Closes every connection of `user` with `code` and `reason`.
+    pub fn close_user(&self, user: UserId, code: u16, reason: &str) {
+        let outboxes: Vec<Outbox> = {
+            let users = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            users
+                .get(&user)
+                .map(|open| open.values().cloned().collect())
+                .unwrap_or_default()
+        };
+        for outbox in outboxes {
+            outbox.close(code, reason);
+        }
     }
 }
 
@@ -43,15 +68,16 @@ impl ConnectionCounts {
 pub struct ConnectionSlot {
     counts: ConnectionCounts,
     user: UserId,
+    id: u64,
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        let mut counts = self.counts.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = counts.get_mut(&self.user) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.user);
+        let mut users = self.counts.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = users.get_mut(&self.user) {
+            open.remove(&self.id);
+            if open.is_empty() {
+                users.remove(&self.user);
             }
         }
     }
