@@ -5,3 +5,4 @@
 pub mod changelog;
 pub mod feed;
 pub mod hub;
+pub mod lanes;

@@ -3,6 +3,7 @@
 //! no duplicate), each filtered to what the subscriber may see.
 
 use std::future::ready;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{Context, ID, Json, Object, Subscription};
 use entity::enums::{ChangeOp, EntityType};
@@ -16,6 +17,7 @@ use super::objects::gid;
 use super::objects::write::{VersionedEntity, entity_of};
 use crate::error::Error;
 use crate::events::feed::{self, FeedEvent};
+use crate::events::lanes::Delivery;
 
 /// A change as a subscriber sees it.
 pub struct ChangeEvent(pub FeedEvent);
@@ -72,6 +74,24 @@ impl ChangeEvent {
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
+/// Where a subscription tells its transport how to deliver the event it is
+/// about to yield (the WebSocket layer puts one in each operation's data and
+/// reads it after each result). Set just before the event is resolved, so
+/// it always describes the result that follows.
+#[derive(Debug, Clone, Default)]
+pub struct DeliverySlot(Arc<Mutex<Option<Delivery>>>);
+
+impl DeliverySlot {
+    /// How the last event should be delivered, if a subscription said.
+    pub fn take(&self) -> Option<Delivery> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    fn set(&self, delivery: Delivery) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(delivery);
+    }
+}
+
 /// The subscriber's feed of these entity types, as `ChangeEvent`s.
 async fn open(
     ctx: &Context<'_>,
@@ -89,7 +109,13 @@ async fn open(
         state.settings.sync.retention_days,
     )
     .await?;
-    Ok(stream)
+    let slot = ctx.data_opt::<DeliverySlot>().cloned();
+    Ok(stream.map(move |event| {
+        if let Some(slot) = &slot {
+            slot.set(Delivery::of(&event.change));
+        }
+        event
+    }))
 }
 
 /// Keeps events whose snapshot field equals `id` (tombstones always pass:

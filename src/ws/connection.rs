@@ -16,6 +16,7 @@
 //! - 1013 the outbound queue filled, or the database failed during init.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::futures_util::StreamExt;
@@ -33,9 +34,11 @@ use super::protocol::{ClientMessage, Invalid, Protocol, ServerMessage};
 use crate::auth::{Principal, principal};
 use crate::config::WsSettings;
 use crate::error::Error;
+use crate::events::lanes::{Delivery, Lane};
 use crate::graphql::context::RequestContext;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error, ensure_codes, is_request_error};
 use crate::graphql::loaders::Loaders;
+use crate::graphql::subscription::DeliverySlot;
 
 /// Largest outbound message; a result past it is replaced by an error.
 /// Kept under the socket's `max_write_buffer_size`, which refuses any single
@@ -413,6 +416,9 @@ impl Operation {
                 principal: Some(principal),
             })
             .data(Loaders::new(state.http.app.db.clone(), principal.org_id));
+        let slot = DeliverySlot::default();
+        let request = request.data(slot.clone());
+        let key: Arc<str> = Arc::from(id.as_str());
         let mut stream = state.http.schema.execute_stream(request);
         let mut first = true;
         while let Some(mut response) = stream.next().await {
@@ -429,11 +435,17 @@ impl Operation {
                 return id;
             }
             first = false;
-            if !outbox.send(next_text(&id, &response, protocol)) {
+            // Subscription events travel in their lane; query and mutation
+            // results answer a request, like protocol messages.
+            let delivery = slot.take().unwrap_or(Delivery::CONTROL);
+            let worker = delivery.worker.map(|w| (key.clone(), w));
+            if !outbox.send_ranked(next_text(&id, &response, protocol), delivery.lane, worker) {
                 return id;
             }
         }
-        outbox.send(ServerMessage::Complete { id: &id }.to_text(protocol));
+        // The last lane, so it never overtakes a result of this operation.
+        let complete = ServerMessage::Complete { id: &id }.to_text(protocol);
+        outbox.send_ranked(complete, Lane::Location, None);
         id
     }
 }

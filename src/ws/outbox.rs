@@ -1,16 +1,21 @@
-//! The outbound side of a socket: one writer task fed by a bounded queue,
-//! and the one way every part of a connection asks for it to close.
+//! The outbound side of a socket: one writer task fed by a bounded queue
+//! served by delivery lane (see `events::lanes`), and the one way every
+//! part of a connection asks for it to close.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use async_graphql::futures_util::SinkExt;
 use async_graphql::futures_util::stream::SplitSink;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use uuid::Uuid;
+
 use super::protocol::close_reason;
+use crate::events::lanes::Lane;
 
 /// How long the writer may spend flushing queued messages and the close
 /// frame to a peer that has stopped reading.
@@ -26,14 +31,55 @@ struct Closing {
     drain: bool,
 }
 
+/// Messages waiting for the socket: one FIFO per [`Lane`], the most urgent
+/// lane served first. A std `Mutex`: held only to push or pop, never across
+/// an `.await`.
+#[derive(Debug, Default)]
+struct Lanes {
+    lanes: [VecDeque<Queued>; 5],
+    len: usize,
+}
+
+/// A queued message and, for worker states, whose state it carries.
+#[derive(Debug)]
+struct Queued {
+    message: Message,
+    /// (operation id, worker): a newer state of that worker for that
+    /// operation supersedes this one while it waits in the location lane.
+    worker: Option<(Arc<str>, Uuid)>,
+}
+
+impl Lanes {
+    fn push(&mut self, message: Message, lane: Lane, worker: Option<(Arc<str>, Uuid)>) {
+        if let Some(key) = &worker {
+            let locations = &mut self.lanes[Lane::Location as usize];
+            let before = locations.len();
+            locations.retain(|q| q.worker.as_ref() != Some(key));
+            self.len -= before - locations.len();
+        }
+        self.lanes[lane as usize].push_back(Queued { message, worker });
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<Message> {
+        let queued = self.lanes.iter_mut().find_map(VecDeque::pop_front)?;
+        self.len -= 1;
+        Some(queued.message)
+    }
+}
+
 /// Shared between the writer and everything that writes. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    /// Bounded: when it is full the peer is not reading fast enough, and the
-    /// connection is closed 1013 "try again later" (see [`Outbox::send`]);
-    /// nothing waits on it, so a slow peer never stalls the connection task
-    /// or another operation.
-    tx: mpsc::Sender<Message>,
+    /// Bounded by `capacity`: when full, the peer is not reading fast enough
+    /// even with locations coalesced, and the connection is closed 1013 "try
+    /// again later" (see [`Outbox::send_ranked`]); the client resumes from
+    /// its last cursor. Nothing waits on it, so a slow peer never stalls the
+    /// connection task or another operation.
+    queue: Arc<Mutex<Lanes>>,
+    capacity: usize,
+    /// Wakes the writer when something is queued.
+    ready: Arc<Notify>,
     /// The first close asked for wins.
     closing: Arc<OnceLock<Closing>>,
     /// Cancelled once a close is asked for or the socket fails.
@@ -41,43 +87,61 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Starts the writer task on `sink` with a queue of `capacity` messages.
+    /// Starts the writer task on `sink` with room for `capacity` messages.
     pub fn start(
         sink: SplitSink<WebSocket, Message>,
         capacity: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(capacity);
         let outbox = Self {
-            tx,
+            queue: Arc::new(Mutex::new(Lanes::default())),
+            capacity,
+            ready: Arc::new(Notify::new()),
             closing: Arc::new(OnceLock::new()),
             done: CancellationToken::new(),
         };
-        let writer = tokio::spawn(write(sink, rx, outbox.clone()));
+        let writer = tokio::spawn(write(sink, outbox.clone()));
         (outbox, writer)
     }
 
-    /// Queues a text message; false when the connection is closing.
+    /// Queues a protocol message; false when the connection is closing.
     pub fn send(&self, text: String) -> bool {
         self.send_message(Message::Text(text.into()))
     }
 
-    /// Queues any frame; false when the connection is closing.
+    /// Queues any frame as a protocol message; false when the connection is closing.
     pub fn send_message(&self, message: Message) -> bool {
+        self.enqueue(message, Lane::Control, None)
+    }
+
+    /// Queues an operation's result in its lane; `worker` names the worker
+    /// whose whole state it carries. False when the connection is closing.
+    pub fn send_ranked(&self, text: String, lane: Lane, worker: Option<(Arc<str>, Uuid)>) -> bool {
+        self.enqueue(Message::Text(text.into()), lane, worker)
+    }
+
+    fn enqueue(&self, message: Message, lane: Lane, worker: Option<(Arc<str>, Uuid)>) -> bool {
         if self.done.is_cancelled() {
             return false;
         }
-        match self.tx.try_send(message) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+        {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            if queue.len >= self.capacity {
+                drop(queue);
                 tracing::info!("outbound queue full; closing the slow connection");
                 self.close_now(1013, "try again later");
-                false
+                return false;
             }
-            Err(TrySendError::Closed(_)) => {
-                self.done.cancel();
-                false
-            }
+            queue.push(message, lane, worker);
         }
+        self.ready.notify_one();
+        true
+    }
+
+    fn pop(&self) -> Option<Message> {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
     }
 
     /// Closes after what is already queued, with `code` and `reason`.
@@ -110,25 +174,20 @@ impl Outbox {
     }
 }
 
-/// The writer task: sends queued messages in order until a close is asked
-/// for, then (maybe) the rest of the queue and the close frame.
-async fn write(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Message>,
-    outbox: Outbox,
-) {
-    loop {
-        tokio::select! {
-            biased;
-            _ = outbox.done.cancelled() => break,
-            message = rx.recv() => {
-                let Some(message) = message else { break };
-                if let Err(e) = sink.send(message).await {
-                    tracing::debug!(error = %e, "websocket write failed");
-                    outbox.done.cancel();
-                    return;
-                }
+/// The writer task: sends queued messages, most urgent lane first, until a
+/// close is asked for, then (maybe) the rest of the queue and the close frame.
+async fn write(mut sink: SplitSink<WebSocket, Message>, outbox: Outbox) {
+    while !outbox.done.is_cancelled() {
+        let Some(message) = outbox.pop() else {
+            tokio::select! {
+                _ = outbox.done.cancelled() => break,
+                _ = outbox.ready.notified() => continue,
             }
+        };
+        if let Err(e) = sink.send(message).await {
+            tracing::debug!(error = %e, "websocket write failed");
+            outbox.done.cancel();
+            return;
         }
     }
     let Some(closing) = outbox.closing.get() else {
@@ -136,7 +195,7 @@ async fn write(
     };
     let finish = async {
         if closing.drain {
-            while let Ok(message) = rx.try_recv() {
+            while let Some(message) = outbox.pop() {
                 sink.feed(message).await?;
             }
         }
@@ -149,5 +208,41 @@ async fn write(
     };
     if let Ok(Err(e)) = tokio::time::timeout(CLOSE_GRACE, finish).await {
         tracing::debug!(error = %e, "websocket close failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(message: Message) -> String {
+        match message {
+            Message::Text(t) => t.to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn urgent_lanes_go_first_and_a_newer_worker_state_supersedes_queued_locations() {
+        let mut lanes = Lanes::default();
+        let op: Arc<str> = Arc::from("1");
+        let worker = Uuid::now_v7();
+        lanes.push(
+            Message::Text("loc-1".into()),
+            Lane::Location,
+            Some((op.clone(), worker)),
+        );
+        lanes.push(Message::Text("task".into()), Lane::Assignment, None);
+        lanes.push(
+            Message::Text("loc-2".into()),
+            Lane::Location,
+            Some((op.clone(), worker)),
+        );
+        lanes.push(Message::Text("alert".into()), Lane::Compliance, None);
+        lanes.push(Message::Text("ack".into()), Lane::Control, None);
+        assert_eq!(lanes.len, 4, "loc-1 was superseded");
+        let order: Vec<String> = std::iter::from_fn(|| lanes.pop()).map(text).collect();
+        assert_eq!(order, ["ack", "alert", "task", "loc-2"]);
+        assert_eq!(lanes.len, 0);
     }
 }
