@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod compliance;
+pub mod devices;
 pub mod history;
 pub mod session;
 pub mod sync;
@@ -21,6 +22,7 @@ use crate::sync::operations::{self, Operation};
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
+    devices::DeviceMutation,
     admin::AdminMutation,
     compliance::ComplianceMutation,
     history::HistoryMutation,

@@ -3,6 +3,7 @@
 
 pub mod building;
 pub mod compliance;
+pub mod device;
 pub mod metrics;
 pub mod organization;
 pub mod session;

@@ -8,4 +8,8 @@ use async_graphql::MergedObject;
 /// Every read the API offers.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(reads::ReadQuery, sync::SyncQuery);
+pub struct QueryRoot(
+    reads::ReadQuery,
+    sync::SyncQuery,
+    super::mutation::devices::DeviceQuery,
+);

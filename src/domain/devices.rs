@@ -1,0 +1,141 @@
+//! Push devices: a user registers the token of each phone the app runs on.
+//! Registering is idempotent per token, and a token that moves to another
+//! user (a shared phone, a new login) moves with it rather than being shared.
+
+use chrono::Utc;
+use entity::device;
+use entity::enums::PushProvider;
+use entity::ids::DeviceId;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
+
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+
+/// A phone to register.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    /// Who delivers to it.
+    pub provider: PushProvider,
+    /// The provider's token for this app on this phone.
+    pub token: String,
+    /// `ios` or `android`.
+    pub platform: String,
+    /// `production` or `sandbox` (APNs' development environment).
+    pub environment: String,
+    /// The app's version, for support.
+    pub app_version: Option<String>,
+}
+
+/// Checks a token's shape for its provider: APNs tokens are hexadecimal,
+/// Expo tokens look like `ExponentPushToken[…]`.
+fn check(new: &NewDevice) -> Result<()> {
+    let token = new.token.trim();
+    let well_formed = match new.provider {
+        PushProvider::Apns => {
+            (32..=200).contains(&token.len()) && token.chars().all(|c| c.is_ascii_hexdigit())
+        }
+        PushProvider::Expo => {
+            token.len() <= 200
+                && (token.starts_with("ExponentPushToken[") || token.starts_with("ExpoPushToken["))
+                && token.ends_with(']')
+        }
+    };
+    if !well_formed {
+        return Err(Error::bad_input(
+            "the token is not a push token of that provider",
+        ));
+    }
+    if !matches!(new.platform.as_str(), "ios" | "android") {
+        return Err(Error::bad_input("platform must be ios or android"));
+    }
+    if !matches!(new.environment.as_str(), "production" | "sandbox") {
+        return Err(Error::bad_input(
+            "environment must be production or sandbox",
+        ));
+    }
+    if new.app_version.as_ref().is_some_and(|v| v.len() > 64) {
+        return Err(Error::bad_input("appVersion must be at most 64 characters"));
+    }
+    Ok(())
+}
+
+/// Registers (or refreshes, or takes over) a device for the caller.
+pub async fn register(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    new: NewDevice,
+) -> Result<device::Model> {
+    check(&new)?;
+    let now = Utc::now();
+    let token = new.token.trim().to_owned();
+    if let Some(existing) = device::Entity::find()
+        .filter(device::Column::Token.eq(token.clone()))
+        .one(db)
+        .await?
+    {
+        if existing.user_id != principal.user_id {
+            tracing::info!(device.id = %existing.id, "push token moved to another user");
+        }
+        let mut row = existing;
+        row.org_id = principal.org_id;
+        row.user_id = principal.user_id;
+        row.provider = new.provider;
+        row.platform = new.platform;
+        row.environment = new.environment;
+        row.app_version = new.app_version;
+        row.active = true;
+        row.updated_at = now;
+        row.last_seen_at = now;
+        return Ok(row.into_active_model().reset_all().update(db).await?);
+    }
+    let row = device::Model {
+        id: DeviceId::new(),
+        org_id: principal.org_id,
+        user_id: principal.user_id,
+        provider: new.provider,
+        token,
+        platform: new.platform,
+        environment: new.environment,
+        app_version: new.app_version,
+        active: true,
+        created_at: now,
+        updated_at: now,
+        last_seen_at: now,
+    };
+    Ok(row.into_active_model().reset_all().insert(db).await?)
+}
+
+/// Stops pushing to one of the caller's devices; false when they have no
+/// active device with that token.
+pub async fn unregister(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    token: &str,
+) -> Result<bool> {
+    let Some(mut row) = device::Entity::find()
+        .filter(device::Column::Token.eq(token.trim()))
+        .filter(device::Column::UserId.eq(principal.user_id))
+        .filter(device::Column::Active.eq(true))
+        .one(db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    row.active = false;
+    row.updated_at = Utc::now();
+    row.into_active_model().reset_all().update(db).await?;
+    Ok(true)
+}
+
+/// The caller's active devices, newest first.
+pub async fn mine(db: &impl ConnectionTrait, principal: &Principal) -> Result<Vec<device::Model>> {
+    Ok(device::Entity::find()
+        .filter(device::Column::UserId.eq(principal.user_id))
+        .filter(device::Column::Active.eq(true))
+        .order_by_desc(device::Column::Id)
+        .all(db)
+        .await?)
+}

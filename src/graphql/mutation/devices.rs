@@ -1,0 +1,126 @@
+//! Push devices and notification preferences: the caller's own settings,
+//! private to them (not versioned, not in the change log).
+
+use async_graphql::{Context, InputObject, Object};
+use entity::enums::{NotificationCategory, PushProvider};
+
+use crate::domain::devices::{self, NewDevice};
+use crate::domain::preferences::{self, Preference, parse_clock};
+use crate::graphql::context::ContextExt;
+use crate::graphql::objects::device::{Device, NotificationPreference};
+
+/// Quiet hours as `HH:MM` times of day in your time zone.
+#[derive(InputObject)]
+pub struct QuietHoursInput {
+    /// Start, e.g. `22:00`.
+    pub start: String,
+    /// End, e.g. `07:00` (the next morning).
+    pub end: String,
+}
+
+/// One category's setting.
+#[derive(InputObject)]
+pub struct NotificationPreferenceInput {
+    /// The category.
+    pub category: NotificationCategory,
+    /// Whether to push it.
+    pub enabled: bool,
+    /// When not to push it; `null` for never quiet.
+    pub quiet_hours: Option<QuietHoursInput>,
+}
+
+/// Registering phones and choosing what they get.
+#[derive(Default)]
+pub struct DeviceMutation;
+
+#[Object]
+impl DeviceMutation {
+    /// Registers this phone's push token for you. Idempotent per token; a
+    /// token registered by someone else moves to you.
+    async fn register_device(
+        &self,
+        ctx: &Context<'_>,
+        provider: PushProvider,
+        token: String,
+        platform: String,
+        environment: String,
+        app_version: Option<String>,
+    ) -> async_graphql::Result<Device> {
+        let state = ctx.state()?;
+        let new = NewDevice {
+            provider,
+            token,
+            platform,
+            environment,
+            app_version,
+        };
+        Ok(Device(
+            devices::register(&state.db, ctx.principal()?, new).await?,
+        ))
+    }
+
+    /// Stops pushing to one of your devices; false when you have no active
+    /// device with that token.
+    async fn unregister_device(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> async_graphql::Result<bool> {
+        let state = ctx.state()?;
+        Ok(devices::unregister(&state.db, ctx.principal()?, &token).await?)
+    }
+
+    /// Changes the listed categories; the others stay as they are. Returns
+    /// every category's setting.
+    async fn update_notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+        preferences: Vec<NotificationPreferenceInput>,
+    ) -> async_graphql::Result<Vec<NotificationPreference>> {
+        let state = ctx.state()?;
+        let mut changes = Vec::with_capacity(preferences.len());
+        for input in preferences {
+            let quiet_hours = match input.quiet_hours {
+                Some(q) => Some((parse_clock(&q.start)?, parse_clock(&q.end)?)),
+                None => None,
+            };
+            changes.push(Preference {
+                category: input.category,
+                enabled: input.enabled,
+                quiet_hours,
+            });
+        }
+        let saved = preferences::update(&state.db, ctx.principal()?, changes).await?;
+        Ok(saved
+            .into_iter()
+            .map(NotificationPreference::from)
+            .collect())
+    }
+}
+
+/// Reads of your devices and preferences.
+#[derive(Default)]
+pub struct DeviceQuery;
+
+#[Object]
+impl DeviceQuery {
+    /// Your active push devices, newest first.
+    async fn my_devices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Device>> {
+        let state = ctx.state()?;
+        Ok(devices::mine(&state.db, ctx.principal()?)
+            .await?
+            .into_iter()
+            .map(Device)
+            .collect())
+    }
+
+    /// Your setting for every notification category.
+    async fn notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<NotificationPreference>> {
+        let state = ctx.state()?;
+        let list = preferences::list(&state.db, ctx.principal()?).await?;
+        Ok(list.into_iter().map(NotificationPreference::from).collect())
+    }
+}
