@@ -10,6 +10,7 @@
 //! - [`db`]: connection and migrations; tables live in the `entity` crate,
 //!   their history in the `migration` crate.
 //! - [`demo`]: the demo organisation `serve` and `seed` load.
+//! - [`loadgen`]: `fieldsync loadgen`, subscribers and writes against a running server.
 //!
 //! [`Application`] wires these together; `main.rs` and the tests both use it.
 
@@ -23,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod loadgen;
 pub mod state;
 pub mod sync;
 pub mod telemetry;

@@ -71,6 +71,35 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         batch: usize,
     },
+    /// Load a running server with subscribers and writes, and print the
+    /// figures (see BENCHMARKS.md). Loopback addresses only.
+    Loadgen {
+        /// The server, e.g. http://127.0.0.1:8080 (loopback only).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// WebSocket subscribers to hold open.
+        #[arg(long, default_value_t = 100)]
+        subscribers: usize,
+        /// Mutations per second over HTTP (0: subscribers stay idle).
+        #[arg(long, default_value_t = 0)]
+        rate: u32,
+        /// Seconds of the measured phase, after everyone connected.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// A third of the way in, every subscriber drops and resumes from
+        /// its last cursor at once.
+        #[arg(long)]
+        reconnect_storm: bool,
+        /// The server's process id, to report its RSS and per-connection memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Slug of the demo organisation whose logins are used.
+        #[arg(long, default_value = "demo")]
+        org: String,
+        /// Password of the demo logins.
+        #[arg(long, env = "FIELDSYNC_LOADGEN_PASSWORD", default_value = "demo")]
+        password: String,
+    },
     /// Create a user in an organisation.
     CreateUser {
         /// Slug of the organisation.
@@ -145,6 +174,32 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             batch,
         } => {
             cli::simulate_sync(&settings, seed, database_url, batch).await?;
+        }
+        Command::Loadgen {
+            url,
+            subscribers,
+            rate,
+            duration,
+            reconnect_storm,
+            server_pid,
+            org,
+            password,
+        } => {
+            let options = fieldsync::loadgen::Options {
+                url,
+                org,
+                password,
+                subscribers,
+                rate,
+                duration: std::time::Duration::from_secs(duration),
+                reconnect_storm,
+                server_pid,
+            };
+            let report = fieldsync::loadgen::run(&options).await?;
+            print!("{report}");
+            if report.protocol_errors > 0 {
+                anyhow::bail!("{} protocol errors", report.protocol_errors);
+            }
         }
         Command::Migrate => {
             let url = fieldsync::redact(&settings.database.url);

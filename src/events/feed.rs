@@ -120,15 +120,20 @@ impl Feed {
                     }
                     continue;
                 }
-                None => match self.receiver.recv().await {
-                    Ok(row) => (*row).clone(),
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::debug!(missed, "subscriber lagged; re-reading the log");
-                        self.replay_until = Some(i64::MAX);
-                        continue;
+                None => {
+                    // Caught up with the log: from here on every row comes
+                    // through the hub and is filtered in memory.
+                    self.replay_until = None;
+                    match self.receiver.recv().await {
+                        Ok(row) => (*row).clone(),
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::debug!(missed, "subscriber lagged; re-reading the log");
+                            self.replay_until = Some(i64::MAX);
+                            continue;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
                     }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
+                }
             };
             if row.seq <= self.last {
                 continue;

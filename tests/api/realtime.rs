@@ -223,6 +223,41 @@ async fn resume_replays_what_was_missed_then_goes_live_without_gap_or_duplicate(
     ));
 }
 
+/// A feed that resumed from a cursor (replay, then live) and a feed opened
+/// live see exactly the same events: the two paths agree on visibility.
+async fn resumed_and_live_feeds_agree_on_what_a_client_sees(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = as_user(&app, app.demo.clients[0]).await;
+    let cursor = app
+        .query(&app.client(1), "{ syncPull(limit: 1000) { cursor } }")
+        .await
+        .ok()["syncPull"]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut resumed = open(&app, client, vec![], Some(&cursor)).await;
+    let mut live = open(&app, client, vec![], None).await;
+    let visible = task_in(&app, 0, "IN_PROGRESS").await;
+    let hidden = task_in(&app, 2, "IN_PROGRESS").await;
+    for p in 1..=5 {
+        set_progress(&app, &hidden, p).await;
+        set_progress(&app, &visible, 50 + p).await;
+    }
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for _ in 0..5 {
+        let e = next(&mut resumed).await;
+        a.push((e.change.entity_id.to_string(), e.change.version));
+        let e = next(&mut live).await;
+        b.push((e.change.entity_id.to_string(), e.change.version));
+    }
+    assert_eq!(a, b);
+    assert!(
+        a.iter().all(|(id, _)| *id == visible),
+        "only building 1: {a:?}"
+    );
+}
+
 /// Two server processes' worth of state on one PostgreSQL database: a write
 /// on A reaches a subscriber on B through LISTEN/NOTIFY, also while B's
 /// notification connection is cut and re-established.
@@ -312,4 +347,5 @@ crate::on_both_backends!(
     a_change_reaches_only_subscribers_who_may_see_it,
     an_unassigned_worker_stops_hearing_of_the_building_at_once,
     resume_replays_what_was_missed_then_goes_live_without_gap_or_duplicate,
+    resumed_and_live_feeds_agree_on_what_a_client_sees,
 );
