@@ -13,7 +13,8 @@ use entity::ids::{BuildingId, OrganizationId, UserId};
 use entity::{building_client, building_worker, refresh_token, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -91,63 +92,8 @@ pub async fn assign_worker(
     cmid: Option<&str>,
 ) -> Result<WriteResult> {
     admin_only(principal, "assign workers")?;
-    // Locking the building serialises membership changes of one building.
-    locked_building(db, principal, building_id).await?;
-    member(db, principal, worker_id, Role::Worker, assigned).await?;
-    let existing = building_worker::Entity::find_by_id((building_id, worker_id))
-        .one(db)
-        .await?;
-    match (assigned, existing) {
-        (true, Some(row)) => answer(Outcome::Applied, &row, None),
-        (true, None) => {
-            let row = building_worker::Model {
-                building_id,
-                worker_id,
-                org_id: principal.org_id,
-                created_at: Utc::now(),
-            };
-            let saved = row.into_active_model().reset_all().insert(db).await?;
-            log(
-                db,
-                principal,
-                &saved,
-                ChangeOp::Created,
-                Vec::new(),
-                cmid,
-                priority::ASSIGNMENT,
-            )
-            .await?;
-            answer(Outcome::Applied, &saved, None)
-        }
-        (false, Some(row)) => {
-            building_worker::Entity::delete_many()
-                .filter(building_worker::Column::BuildingId.eq(building_id))
-                .filter(building_worker::Column::WorkerId.eq(worker_id))
-                .exec(db)
-                .await?;
-            log(
-                db,
-                principal,
-                &row,
-                ChangeOp::Deleted,
-                Vec::new(),
-                cmid,
-                priority::ASSIGNMENT,
-            )
-            .await?;
-            answer(Outcome::Applied, &row, None)
-        }
-        (false, None) => answer(
-            Outcome::Applied,
-            &building_worker::Model {
-                building_id,
-                worker_id,
-                org_id: principal.org_id,
-                created_at: Utc::now(),
-            },
-            None,
-        ),
-    }
+    set_membership::<building_worker::Model>(db, principal, worker_id, building_id, assigned, cmid)
+        .await
 }
 
 /// Links a client to a building (`linked`), or removes the link. Asking for
@@ -161,62 +107,117 @@ pub async fn link_client(
     cmid: Option<&str>,
 ) -> Result<WriteResult> {
     admin_only(principal, "link clients")?;
-    locked_building(db, principal, building_id).await?;
-    member(db, principal, client_id, Role::Client, linked).await?;
-    let existing = building_client::Entity::find_by_id((building_id, client_id))
-        .one(db)
-        .await?;
-    match (linked, existing) {
-        (true, Some(row)) => answer(Outcome::Applied, &row, None),
+    set_membership::<building_client::Model>(db, principal, client_id, building_id, linked, cmid)
+        .await
+}
+
+/// A building membership row: a worker's assignment or a client's link.
+trait Membership: Versioned + Clone + IntoActiveModel<Self::Active> {
+    /// Its active model.
+    type Active: ActiveModelTrait + ActiveModelBehavior + Send;
+    /// The role a member must have.
+    const ROLE: Role;
+    /// The row for `user` in `building`.
+    fn row(building: BuildingId, user: UserId, org: OrganizationId) -> Self;
+    /// The stored row, if the user is a member.
+    async fn find(
+        db: &impl ConnectionTrait,
+        building: BuildingId,
+        user: UserId,
+    ) -> Result<Option<Self>>;
+}
+
+impl Membership for building_worker::Model {
+    type Active = building_worker::ActiveModel;
+    const ROLE: Role = Role::Worker;
+    fn row(building_id: BuildingId, worker_id: UserId, org_id: OrganizationId) -> Self {
+        Self {
+            building_id,
+            worker_id,
+            org_id,
+            created_at: Utc::now(),
+        }
+    }
+    async fn find(
+        db: &impl ConnectionTrait,
+        building: BuildingId,
+        user: UserId,
+    ) -> Result<Option<Self>> {
+        Ok(building_worker::Entity::find_by_id((building, user))
+            .one(db)
+            .await?)
+    }
+}
+
+impl Membership for building_client::Model {
+    type Active = building_client::ActiveModel;
+    const ROLE: Role = Role::Client;
+    fn row(building_id: BuildingId, client_id: UserId, org_id: OrganizationId) -> Self {
+        Self {
+            building_id,
+            client_id,
+            org_id,
+            created_at: Utc::now(),
+        }
+    }
+    async fn find(
+        db: &impl ConnectionTrait,
+        building: BuildingId,
+        user: UserId,
+    ) -> Result<Option<Self>> {
+        Ok(building_client::Entity::find_by_id((building, user))
+            .one(db)
+            .await?)
+    }
+}
+
+/// Makes `user` a member of `building` (`present`) or not, logging a
+/// CREATED or DELETED change when that changes anything.
+async fn set_membership<M>(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    user: UserId,
+    building: BuildingId,
+    present: bool,
+    cmid: Option<&str>,
+) -> Result<WriteResult>
+where
+    M: Membership,
+    <M::Active as ActiveModelTrait>::Entity: EntityTrait<Model = M>,
+    M: IntoActiveModel<M::Active>,
+{
+    // Locking the building serialises membership changes of one building.
+    locked_building(db, principal, building).await?;
+    member(db, principal, user, M::ROLE, present).await?;
+    let (row, op) = match (present, M::find(db, building, user).await?) {
+        (true, Some(row)) => (row, None),
         (true, None) => {
-            let row = building_client::Model {
-                building_id,
-                client_id,
-                org_id: principal.org_id,
-                created_at: Utc::now(),
-            };
-            let saved = row.into_active_model().reset_all().insert(db).await?;
-            log(
-                db,
-                principal,
-                &saved,
-                ChangeOp::Created,
-                Vec::new(),
-                cmid,
-                priority::ASSIGNMENT,
-            )
-            .await?;
-            answer(Outcome::Applied, &saved, None)
+            let saved = M::row(building, user, principal.org_id)
+                .into_active_model()
+                .reset_all()
+                .insert(db)
+                .await?;
+            (saved, Some(ChangeOp::Created))
         }
         (false, Some(row)) => {
-            building_client::Entity::delete_many()
-                .filter(building_client::Column::BuildingId.eq(building_id))
-                .filter(building_client::Column::ClientId.eq(client_id))
-                .exec(db)
-                .await?;
-            log(
-                db,
-                principal,
-                &row,
-                ChangeOp::Deleted,
-                Vec::new(),
-                cmid,
-                priority::ASSIGNMENT,
-            )
-            .await?;
-            answer(Outcome::Applied, &row, None)
+            row.clone().into_active_model().delete(db).await?;
+            (row, Some(ChangeOp::Deleted))
         }
-        (false, None) => answer(
-            Outcome::Applied,
-            &building_client::Model {
-                building_id,
-                client_id,
-                org_id: principal.org_id,
-                created_at: Utc::now(),
-            },
-            None,
-        ),
+        (false, None) => (M::row(building, user, principal.org_id), None),
+    };
+    if let Some(op) = op {
+        log(
+            db,
+            principal,
+            &row,
+            op,
+            Vec::new(),
+            cmid,
+            priority::ASSIGNMENT,
+        )
+        .await?;
     }
+    answer(Outcome::Applied, &row, None)
 }
 
 /// The user to add to or remove from a building: of the caller's
