@@ -14,18 +14,17 @@
 
 use chrono::{DateTime, Utc};
 use entity::enums::{
-    AlertSeverity, BuildingStatus, ChangeOp, InspectionResult, Role, ViolationSeverity,
-    ViolationStatus,
+    AlertSeverity, BuildingStatus, InspectionResult, Role, ViolationSeverity, ViolationStatus,
 };
 use entity::ids::{BuildingId, ComplianceAlertId, InspectionId, ViolationId};
 use entity::{building, compliance_alert, inspection, violation};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::scope::{BuildingScope, in_org};
 use super::task_rules::check_text;
-use super::versioned::{Versioned, admin_only, answer, locked, log, object, save};
+use super::versioned::{Versioned, admin_only, answer, create, locked, object, save};
 use super::writes::{ConflictReport, ConflictStrategy, Outcome, WriteResult};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
@@ -183,18 +182,7 @@ pub async fn create_violation(
         created_at: now,
         updated_at: now,
     };
-    let saved = model.into_active_model().reset_all().insert(db).await?;
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Created,
-        Vec::new(),
-        cmid,
-        priority::COMPLIANCE,
-    )
-    .await?;
-    answer(Outcome::Applied, &saved, None)
+    create(db, principal, model, cmid, priority::COMPLIANCE).await
 }
 
 /// Changes a violation (administrators).
@@ -286,18 +274,7 @@ pub async fn schedule_inspection(
         created_at: now,
         updated_at: now,
     };
-    let saved = model.into_active_model().reset_all().insert(db).await?;
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Created,
-        Vec::new(),
-        cmid,
-        priority::COMPLIANCE,
-    )
-    .await?;
-    answer(Outcome::Applied, &saved, None)
+    create(db, principal, model, cmid, priority::COMPLIANCE).await
 }
 
 /// Records an inspection's outcome, PASSED or FAILED, and stamps
@@ -367,18 +344,7 @@ pub async fn raise_alert(
         created_at: now,
         updated_at: now,
     };
-    let saved = model.into_active_model().reset_all().insert(db).await?;
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Created,
-        Vec::new(),
-        cmid,
-        priority::COMPLIANCE,
-    )
-    .await?;
-    answer(Outcome::Applied, &saved, None)
+    create(db, principal, model, cmid, priority::COMPLIANCE).await
 }
 
 /// Acknowledges an alert: administrators any of the organisation's, clients

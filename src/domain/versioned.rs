@@ -153,6 +153,32 @@ pub(super) async fn log<R: Versioned>(
     Ok(())
 }
 
+/// Inserts a new row at version 1, records its creation and answers with it.
+pub(super) async fn create<R>(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    row: R,
+    cmid: Option<&str>,
+    priority: i32,
+) -> Result<WriteResult>
+where
+    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
+    <R::Table as EntityTrait>::ActiveModel: Send,
+{
+    let saved = row.into_active_model().reset_all().insert(db).await?;
+    log(
+        db,
+        principal,
+        &saved,
+        ChangeOp::Created,
+        Vec::new(),
+        cmid,
+        priority,
+    )
+    .await?;
+    answer(Outcome::Applied, &saved, None)
+}
+
 /// Writes `next` over `current` as the next version and records the change;
 /// returns the row as stored (`current` unchanged when nothing differs).
 pub(super) async fn save<R>(
