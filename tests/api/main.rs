@@ -12,6 +12,7 @@ mod http;
 mod loadgen;
 mod realtime;
 mod schema;
+mod subscriptions;
 mod sync;
 mod visibility;
 mod workers;

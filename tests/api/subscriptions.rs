@@ -1,0 +1,241 @@
+//! Each subscription of the schema, per role, through the executable schema
+//! (the socket layer is covered in `ws`): what arrives and what never does.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_graphql::{Request, Response};
+use entity::ids::UserId;
+use fieldsync::auth::principal;
+use fieldsync::graphql::build_schema;
+use fieldsync::graphql::context::RequestContext;
+use fieldsync::graphql::loaders::Loaders;
+use futures_util::{Stream, StreamExt};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+
+type Events = Pin<Box<dyn Stream<Item = Response> + Send>>;
+
+/// Subscribes as `user` and waits until the feed is live.
+async fn subscribe(app: &TestApp, user: UserId, query: &str) -> Events {
+    let who = principal::load(&app.state.db, user).await.unwrap();
+    let request = Request::new(query)
+        .data(RequestContext {
+            principal: Some(who),
+        })
+        .data(Loaders::new(app.state.db.clone(), who.org_id));
+    let stream = build_schema(app.state.clone()).execute_stream(request);
+    let mut stream: Events = Box::pin(stream);
+    // The feed opens on first poll; give it a moment before writing, and keep
+    // whatever came at once (a refusal, say).
+    match tokio::time::timeout(Duration::from_millis(100), stream.next()).await {
+        Ok(Some(early)) => {
+            Box::pin(futures_util::stream::once(std::future::ready(early)).chain(stream))
+        }
+        _ => stream,
+    }
+}
+
+async fn next(events: &mut Events) -> Value {
+    let response = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("stream open");
+    serde_json::to_value(&response).unwrap()
+}
+
+async fn admin(app: &TestApp, query: &str, vars: Value) {
+    let answer = app.graphql(Some(&app.admin()), query, vars).await;
+    answer.ok();
+}
+
+async fn task_in(app: &TestApp, building: usize, status: &str) -> String {
+    let answer = app
+        .graphql(
+            Some(&app.admin()),
+            &format!("query($b: ID!) {{ tasks(filter: {{ buildingId: $b, status: [{status}] }}) {{ edges {{ node {{ id }} }} }} }}"),
+            json!({ "b": app.demo.buildings[building].to_string() }),
+        )
+        .await;
+    answer.nodes("tasks")[0]["id"].as_str().unwrap().to_owned()
+}
+
+const PROGRESS: &str =
+    "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }";
+
+async fn task_changed_follows_one_building(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let b1 = app.demo.buildings[0].to_string();
+    let query = format!(
+        "subscription {{ taskChanged(buildingId: \"{b1}\") {{ entityId entity {{ ... on Task {{ progress building {{ id }} }} }} }} }}"
+    );
+    let mut events = subscribe(&app, app.demo.admin, &query).await;
+    let other = task_in(&app, 2, "IN_PROGRESS").await;
+    let mine = task_in(&app, 0, "IN_PROGRESS").await;
+    admin(&app, PROGRESS, json!({ "id": other, "p": 11 })).await;
+    admin(&app, PROGRESS, json!({ "id": mine, "p": 12 })).await;
+    let event = next(&mut events).await;
+    assert_eq!(
+        event["data"]["taskChanged"]["entityId"],
+        mine.as_str(),
+        "{event}"
+    );
+    assert_eq!(event["data"]["taskChanged"]["entity"]["progress"], 12);
+}
+
+async fn my_task_assignments_reach_only_the_assignee(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let query = "subscription { myTaskAssignments { entityId tombstone entity { ... on Task { assignee { id } } } } }";
+    let mut worker1 = subscribe(&app, app.demo.workers[0], query).await;
+    let pending = task_in(&app, 0, "PENDING").await;
+    let assign = "mutation($id: ID!, $w: ID) { assignTask(id: $id, assigneeId: $w) { outcome } }";
+    admin(
+        &app,
+        assign,
+        json!({ "id": pending, "w": app.demo.workers[1].to_string() }),
+    )
+    .await;
+    let second = task_in(&app, 0, "PENDING").await;
+    admin(
+        &app,
+        assign,
+        json!({ "id": second, "w": app.demo.workers[0].to_string() }),
+    )
+    .await;
+    let event = next(&mut worker1).await;
+    assert_eq!(
+        event["data"]["myTaskAssignments"]["entityId"],
+        second.as_str(),
+        "{event}"
+    );
+    assert_eq!(
+        event["data"]["myTaskAssignments"]["entity"]["assignee"]["id"],
+        app.demo.workers[0].to_string().as_str()
+    );
+}
+
+async fn clients_follow_worker_status_on_site_without_locations(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let query = "subscription { workerStatusChanged { entityId snapshot entity { ... on WorkerStatus { status location { latitude } } } } }";
+    let mut client1 = subscribe(&app, app.demo.clients[0], query).await;
+    app.graphql(
+        Some(&app.worker(4)),
+        "mutation { setWorkerStatus(status: ON_BREAK) { outcome } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    app.graphql(
+        Some(&app.worker(1)),
+        "mutation { reportLocation(latitude: 40.7, longitude: -74.0, accuracy: 5) { outcome } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    let event = next(&mut client1).await;
+    let change = &event["data"]["workerStatusChanged"];
+    assert_eq!(
+        change["entityId"],
+        app.demo.workers[0].to_string().as_str(),
+        "worker4 is not at client1's building: {event}"
+    );
+    assert!(
+        change["entity"]["location"].is_null(),
+        "clients never see locations"
+    );
+    assert!(change["snapshot"].get("latitude").is_none());
+}
+
+async fn locations_stream_to_administrators_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let query = "subscription { workerLocationUpdated { entityId entity { ... on WorkerStatus { location { latitude } } } } }";
+    let mut refused = subscribe(&app, app.demo.workers[0], query).await;
+    let event = next(&mut refused).await;
+    assert_eq!(event["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let mut admin_feed = subscribe(&app, app.demo.admin, query).await;
+    app.graphql(
+        Some(&app.worker(1)),
+        "mutation { setWorkerStatus(status: TRAVELING) { outcome } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    app.graphql(
+        Some(&app.worker(1)),
+        "mutation { reportLocation(latitude: 40.71, longitude: -74.01) { outcome } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    let event = next(&mut admin_feed).await;
+    assert_eq!(
+        event["data"]["workerLocationUpdated"]["entity"]["location"]["latitude"], 40.71,
+        "only the location change: {event}"
+    );
+}
+
+async fn compliance_and_building_events_stay_in_their_buildings(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut client2 = subscribe(
+        &app,
+        app.demo.clients[1],
+        "subscription { complianceEvents { entityType entityId snapshot } }",
+    )
+    .await;
+    let mut worker1 = subscribe(
+        &app,
+        app.demo.workers[0],
+        "subscription { buildingStatusChanged { entityId entity { ... on Building { status } } } }",
+    )
+    .await;
+    let raise = "mutation($b: ID!, $m: String!) { raiseComplianceAlert(input: { buildingId: $b, severity: CRITICAL, message: $m }) { outcome } }";
+    admin(
+        &app,
+        raise,
+        json!({ "b": app.demo.buildings[0].to_string(), "m": "not for client2" }),
+    )
+    .await;
+    admin(
+        &app,
+        raise,
+        json!({ "b": app.demo.buildings[2].to_string(), "m": "for client2" }),
+    )
+    .await;
+    let event = next(&mut client2).await;
+    assert_eq!(
+        event["data"]["complianceEvents"]["snapshot"]["message"], "for client2",
+        "{event}"
+    );
+    let status = "mutation($id: ID!, $s: BuildingStatus!) { setBuildingStatus(id: $id, status: $s) { outcome } }";
+    admin(
+        &app,
+        status,
+        json!({ "id": app.demo.buildings[1].to_string(), "s": "CRITICAL" }),
+    )
+    .await;
+    admin(
+        &app,
+        status,
+        json!({ "id": app.demo.buildings[0].to_string(), "s": "ATTENTION" }),
+    )
+    .await;
+    let event = next(&mut worker1).await;
+    assert_eq!(
+        event["data"]["buildingStatusChanged"]["entityId"],
+        app.demo.buildings[0].to_string().as_str(),
+        "{event}"
+    );
+    assert_eq!(
+        event["data"]["buildingStatusChanged"]["entity"]["status"],
+        "ATTENTION"
+    );
+}
+
+crate::on_both_backends!(
+    task_changed_follows_one_building,
+    my_task_assignments_reach_only_the_assignee,
+    clients_follow_worker_status_on_site_without_locations,
+    locations_stream_to_administrators_only,
+    compliance_and_building_events_stay_in_their_buildings,
+);
