@@ -264,6 +264,37 @@ async fn client_sees_linked_buildings_tasks_and_workers_without_locations(backen
     assert_eq!(metrics.error_code(), Some("FORBIDDEN"));
 }
 
+async fn compliance_lists_follow_each_roles_buildings(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cases = [
+        (
+            app.client(2),
+            set([app.demo.buildings[1], app.demo.buildings[2]]),
+        ),
+        (app.client(1), set([app.demo.buildings[0]])),
+        (app.worker(4), set([app.demo.buildings[2]])),
+        (app.other_admin(), set(&app.other.buildings)),
+    ];
+    for (token, expected) in cases {
+        for list in ["violations", "inspections", "complianceAlerts"] {
+            let answer = app
+                .query(
+                    &token,
+                    &format!(
+                        "{{ {list}(first: 100) {{ edges {{ node {{ building {{ id }} }} }} }} }}"
+                    ),
+                )
+                .await;
+            let seen: BTreeSet<String> = answer
+                .nodes(list)
+                .iter()
+                .map(|n| n["building"]["id"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(seen, expected, "{list}");
+        }
+    }
+}
+
 async fn client_never_sees_another_client_through_a_task(backend: Backend) {
     let app = spawn_app(backend).await;
     // A task of building 1 was opened by client1. Link client2 to building 1 too.
@@ -524,6 +555,7 @@ crate::on_both_backends!(
     worker_sees_assigned_buildings_coworkers_and_own_presence,
     client_sees_linked_buildings_tasks_and_workers_without_locations,
     client_never_sees_another_client_through_a_task,
+    compliance_lists_follow_each_roles_buildings,
     another_organisations_ids_answer_exactly_like_missing_ids,
     lists_of_another_organisation_hold_none_of_ours,
     tasks_page_through_in_a_stable_order,
