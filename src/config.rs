@@ -13,7 +13,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// The sections an environment variable may address, in matching order.
-const SECTIONS: [&str; 7] = ["server", "database", "auth", "graphql", "sync", "ws", "log"];
+const SECTIONS: [&str; 8] = [
+    "server", "database", "auth", "graphql", "sync", "ws", "log", "push",
+];
 
 /// A setting that is missing, malformed or out of range; names the setting.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,8 @@ pub struct Settings {
     pub ws: WsSettings,
     /// Log filter and format.
     pub log: LogSettings,
+    /// Push notification providers and delivery.
+    pub push: PushSettings,
 }
 
 /// HTTP listener and request limits.
@@ -281,6 +285,45 @@ impl Default for LogSettings {
     }
 }
 
+/// Push notification providers and delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PushSettings {
+    /// Expo's push API base URL (`https://exp.host` in production); unset
+    /// turns Expo delivery off.
+    pub expo_base_url: Option<String>,
+    /// Expo access token, sent as `Authorization: Bearer` when set.
+    pub expo_access_token: Option<String>,
+    /// URL scheme of the app's deep links (`<scheme>://tasks/<id>`).
+    pub deep_link_scheme: String,
+    /// Delivery attempts before a notification is marked failed.
+    pub max_attempts: i32,
+    /// How often the router and the sender look for work without a wake-up.
+    pub worker_interval_ms: u64,
+    /// Base delay of the exponential retry backoff.
+    pub retry_base_ms: u64,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        Self {
+            expo_base_url: None,
+            expo_access_token: None,
+            deep_link_scheme: "fieldsync".into(),
+            max_attempts: 5,
+            worker_interval_ms: 500,
+            retry_base_ms: 1000,
+        }
+    }
+}
+
+impl PushSettings {
+    /// True when at least one provider is configured.
+    pub fn enabled(&self) -> bool {
+        self.expo_base_url.is_some()
+    }
+}
+
 impl Settings {
     /// Reads defaults < `file` (if it exists) < `FIELDSYNC_*`, then validates.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
@@ -363,6 +406,47 @@ impl Settings {
             return invalid("graphql.max_page_size", "must be at least 1");
         }
         self.validate_ws()?;
+        self.validate_push()?;
+        Ok(())
+    }
+
+    /// Checks the `[push]` section.
+    fn validate_push(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, problem: &str| {
+            Err(ConfigError::Invalid {
+                setting,
+                problem: problem.into(),
+            })
+        };
+        let push = &self.push;
+        if let Some(url) = &push.expo_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return invalid("push.expo_base_url", "must start with https:// or http://");
+        }
+        if push.expo_access_token.as_deref() == Some("") {
+            return invalid("push.expo_access_token", "must not be empty when set");
+        }
+        let scheme = &push.deep_link_scheme;
+        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        if !scheme_ok {
+            return invalid(
+                "push.deep_link_scheme",
+                "a URL scheme: a letter, then letters, digits, +, - or .",
+            );
+        }
+        if !(1..=50).contains(&push.max_attempts) {
+            return invalid("push.max_attempts", "must be 1 to 50");
+        }
+        if !(10..=600_000).contains(&push.worker_interval_ms) {
+            return invalid("push.worker_interval_ms", "must be 10 to 600000");
+        }
+        if !(1..=3_600_000).contains(&push.retry_base_ms) {
+            return invalid("push.retry_base_ms", "must be 1 to 3600000");
+        }
         Ok(())
     }
 
@@ -434,6 +518,7 @@ mod tests {
             "auth.access_token_ttl_secs"
         );
         assert_eq!(env_key_to_path("TEST_POSTGRES_URL"), "test_postgres_url");
+        assert_eq!(env_key_to_path("PUSH_EXPO_BASE_URL"), "push.expo_base_url");
     }
 
     #[test]
@@ -444,6 +529,14 @@ mod tests {
             settings.secret_file(),
             PathBuf::from("/var/lib/fs/fieldsync.secret")
         );
+    }
+
+    #[test]
+    fn a_bad_deep_link_scheme_is_refused_by_name() {
+        let mut settings = Settings::default();
+        settings.push.deep_link_scheme = "1 bad".into();
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("push.deep_link_scheme"), "{err}");
     }
 
     #[test]

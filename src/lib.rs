@@ -10,6 +10,7 @@
 //! - [`db`]: connection and migrations; tables live in the `entity` crate,
 //!   their history in the `migration` crate.
 //! - [`demo`]: the demo organisation `serve` and `seed` load.
+//! - [`push`]: routes changes to push notifications and delivers them.
 //! - [`loadgen`]: `fieldsync loadgen`, subscribers and writes against a running server.
 //!
 //! [`Application`] wires these together; `main.rs` and the tests both use it.
@@ -25,6 +26,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod loadgen;
+pub mod push;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
@@ -72,6 +74,13 @@ pub struct Application {
 impl Application {
     /// Binds the listener of `state.settings.server.bind`.
     pub async fn build(state: AppState) -> anyhow::Result<Self> {
+        // Before serving, so no write made through this server predates the
+        // router's first cursor (which starts at the newest change).
+        if state.settings.push.enabled() {
+            push::router::ensure_cursor(&state.db)
+                .await
+                .context("cannot read the push router's cursor")?;
+        }
         let bind = state.settings.server.bind;
         let listener = TcpListener::bind(bind)
             .await
@@ -109,6 +118,7 @@ impl Application {
             self.state.settings.sync.retention_days,
             self.shutdown.clone(),
         ));
+        push::spawn(&self.state, self.shutdown.clone());
         let router = http::router(self.state);
         let shutdown = self.shutdown;
         axum::serve(self.listener, router)

@@ -17,6 +17,7 @@ pub mod inspection;
 pub mod notification;
 pub mod notification_preference;
 pub mod organization;
+pub mod push_cursor;
 pub mod refresh_token;
 pub mod sync_conflict;
 pub mod task;
@@ -38,6 +39,7 @@ pub mod prelude {
     pub use crate::notification::Entity as Notification;
     pub use crate::notification_preference::Entity as NotificationPreference;
     pub use crate::organization::Entity as Organization;
+    pub use crate::push_cursor::Entity as PushCursor;
     pub use crate::refresh_token::Entity as RefreshToken;
     pub use crate::sync_conflict::Entity as SyncConflict;
     pub use crate::task::Entity as Task;

@@ -12,6 +12,7 @@ mod m20261128_000003_workers;
 mod m20261128_000004_compliance;
 mod m20261128_000005_push;
 mod m20261128_000006_sync_and_auth;
+mod m20261128_000007_push_routing;
 
 /// Runs fieldsync's migrations, in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_compliance::Migration),
             Box::new(m20261128_000005_push::Migration),
             Box::new(m20261128_000006_sync_and_auth::Migration),
+            Box::new(m20261128_000007_push_routing::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ mod devices;
 mod helpers;
 mod http;
 mod loadgen;
+mod push;
 mod realtime;
 mod schema;
 mod subscriptions;

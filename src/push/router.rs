@@ -1,0 +1,240 @@
+//! The push router: reads the change log from its own persisted cursor (the
+//! `push_cursors` row "router"), in seq order, and queues `notifications`
+//! rows for the recipients each rule picks.
+//!
+//! Queuing a batch and advancing the cursor share one transaction, and a
+//! notification is unique per (change, device), so a crash or a second
+//! instance re-reading the same changes queues nothing twice.
+//!
+//! Rules so far: task assigned → the assignee (never the actor, and only
+//! when their TASK_ASSIGNED preference is on). Quiet hours are not applied
+//! yet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::enums::{ChangeOp, EntityType, NotificationCategory, NotificationStatus};
+use entity::ids::{NotificationId, UserId};
+use entity::{change, device, notification, push_cursor};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::principal;
+use crate::config::PushSettings;
+use crate::db::begin_write;
+use crate::domain::preferences;
+use crate::error::{Error, Result};
+use crate::events::{changelog, hub::Hub};
+
+/// The router's row in `push_cursors`.
+const CURSOR: &str = "router";
+/// Changes read per transaction.
+const BATCH: u64 = 200;
+/// Priority of alerts that should show at once (APNs 10).
+const PRIORITY_ALERT: i32 = 10;
+
+/// Routes until `shutdown`. Every hub broadcast (or lag) and every poll is
+/// only a wake-up: what to route is always re-read from the database cursor,
+/// so a missed broadcast costs latency, never a notification.
+pub async fn run(
+    db: DatabaseConnection,
+    hub: Arc<Hub>,
+    settings: PushSettings,
+    queued: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let mut changes = hub.subscribe();
+    let poll = Duration::from_millis(settings.worker_interval_ms);
+    let mut listening = true;
+    loop {
+        match route_pending(&db, &settings).await {
+            Ok(0) => {}
+            Ok(_) => queued.notify_one(),
+            Err(error) => tracing::warn!(%error, "push routing failed; will retry"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            woke = changes.recv(), if listening => {
+                if let Err(broadcast::error::RecvError::Closed) = woke {
+                    listening = false;
+                }
+            }
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
+}
+
+/// Routes every change after the cursor, batch by batch; returns how many
+/// notifications were queued.
+pub async fn route_pending(db: &DatabaseConnection, settings: &PushSettings) -> Result<u64> {
+    let mut queued = 0;
+    loop {
+        let after = ensure_cursor(db).await?;
+        let rows = change::Entity::find()
+            .filter(change::Column::Seq.gt(after))
+            .order_by_asc(change::Column::Seq)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            return Ok(queued);
+        };
+        let mut outbox = Vec::new();
+        for row in &rows {
+            outbox.extend(route(db, settings, row).await?);
+        }
+        let txn = begin_write(db).await?;
+        queued += outbox.len() as u64;
+        if !outbox.is_empty() {
+            notification::Entity::insert_many(outbox)
+                .on_conflict(
+                    OnConflict::columns([
+                        notification::Column::ChangeSeq,
+                        notification::Column::DeviceId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        // Never moves back, should a slower instance finish an older batch.
+        push_cursor::Entity::update_many()
+            .col_expr(push_cursor::Column::Seq, Expr::value(last))
+            .filter(push_cursor::Column::Name.eq(CURSOR))
+            .filter(push_cursor::Column::Seq.lt(last))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if (rows.len() as u64) < BATCH {
+            return Ok(queued);
+        }
+    }
+}
+
+/// The router's cursor, created at the newest change when missing, so
+/// turning push on does not replay history. `Application::build` calls it
+/// before the server accepts writes, so no write through it is skipped.
+pub async fn ensure_cursor(db: &DatabaseConnection) -> Result<i64> {
+    if let Some(row) = push_cursor::Entity::find_by_id(CURSOR.to_owned())
+        .one(db)
+        .await?
+    {
+        return Ok(row.seq);
+    }
+    let newest = changelog::newest_seq(db).await?;
+    let txn = db.begin().await?;
+    push_cursor::Entity::insert(push_cursor::ActiveModel {
+        name: Set(CURSOR.to_owned()),
+        seq: Set(newest),
+    })
+    .on_conflict(
+        OnConflict::column(push_cursor::Column::Name)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    let row = push_cursor::Entity::find_by_id(CURSOR.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Internal("push cursor vanished".into()))?;
+    Ok(row.seq)
+}
+
+/// The notifications one change calls for.
+async fn route(
+    db: &impl ConnectionTrait,
+    settings: &PushSettings,
+    change: &change::Model,
+) -> Result<Vec<notification::ActiveModel>> {
+    let Some(assignee) = assigned_to(change) else {
+        return Ok(Vec::new());
+    };
+    if change.actor_id == Some(assignee) {
+        return Ok(Vec::new());
+    }
+    // An inactive or deleted user gets nothing.
+    let Ok(recipient) = principal::load(db, assignee).await else {
+        return Ok(Vec::new());
+    };
+    if recipient.org_id != change.org_id {
+        return Ok(Vec::new());
+    }
+    let enabled = preferences::list(db, &recipient)
+        .await?
+        .iter()
+        .any(|p| p.category == NotificationCategory::TaskAssigned && p.enabled);
+    if !enabled {
+        return Ok(Vec::new());
+    }
+    let task_id = change.entity_id;
+    let title = change
+        .snapshot
+        .get("title")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let data = json!({
+        "url": format!("{}://tasks/{task_id}", settings.deep_link_scheme),
+        "entityType": "TASK",
+        "entityId": task_id.to_string(),
+    });
+    let devices = device::Entity::find()
+        .filter(device::Column::UserId.eq(assignee))
+        .filter(device::Column::Active.eq(true))
+        .all(db)
+        .await?;
+    let now = Utc::now();
+    Ok(devices
+        .into_iter()
+        .map(|device| notification::ActiveModel {
+            id: Set(NotificationId::new()),
+            org_id: Set(change.org_id),
+            user_id: Set(assignee),
+            device_id: Set(device.id),
+            change_seq: Set(Some(change.seq)),
+            category: Set(NotificationCategory::TaskAssigned),
+            title: Set("New task assigned".into()),
+            body: Set(title.clone()),
+            data: Set(data.clone()),
+            collapse_key: Set(Some(format!("task:{task_id}"))),
+            priority: Set(PRIORITY_ALERT),
+            status: Set(NotificationStatus::Pending),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            provider_ticket: Set(None),
+            error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            sent_at: Set(None),
+        })
+        .collect())
+}
+
+/// The new assignee, when the change assigned a task to someone.
+fn assigned_to(change: &change::Model) -> Option<UserId> {
+    if change.entity_type != EntityType::Task || change.op == ChangeOp::Deleted {
+        return None;
+    }
+    let touched = change
+        .changed_fields
+        .as_array()
+        .is_some_and(|fields| fields.iter().any(|f| f == "assignee_id"));
+    if !touched {
+        return None;
+    }
+    change
+        .snapshot
+        .get("assignee_id")
+        .and_then(Value::as_str)
+        .and_then(|id| id.parse().ok())
+}
