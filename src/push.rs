@@ -8,6 +8,7 @@
 
 pub mod expo;
 pub mod router;
+pub mod rules;
 pub mod worker;
 
 use std::sync::Arc;

@@ -6,30 +6,29 @@
 //! notification is unique per (change, device), so a crash or a second
 //! instance re-reading the same changes queues nothing twice.
 //!
-//! Rules so far: task assigned → the assignee (never the actor, and only
-//! when their TASK_ASSIGNED preference is on). Quiet hours are not applied
+//! The rules live in [`rules`](super::rules); quiet hours are not applied
 //! yet.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::enums::{ChangeOp, EntityType, NotificationCategory, NotificationStatus};
-use entity::ids::{NotificationId, UserId};
+use entity::enums::{EntityType, NotificationStatus};
+use entity::ids::{NotificationId, TaskId};
 use entity::{change, device, notification, push_cursor};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::principal;
 use crate::config::PushSettings;
 use crate::db::begin_write;
-use crate::domain::preferences;
+use crate::domain::{preferences, tasks};
 use crate::error::{Error, Result};
 use crate::events::{changelog, hub::Hub};
 
@@ -150,91 +149,75 @@ pub async fn ensure_cursor(db: &DatabaseConnection) -> Result<i64> {
     Ok(row.seq)
 }
 
-/// The notifications one change calls for.
+/// The notifications one change calls for: each announcement of
+/// [`rules`](super::rules) to each recipient who is active, still allowed to
+/// see the entity (a push never tells what a query would not) and has the
+/// category on, on each of their active devices.
 async fn route(
     db: &impl ConnectionTrait,
     settings: &PushSettings,
     change: &change::Model,
 ) -> Result<Vec<notification::ActiveModel>> {
-    let Some(assignee) = assigned_to(change) else {
-        return Ok(Vec::new());
-    };
-    if change.actor_id == Some(assignee) {
-        return Ok(Vec::new());
+    let mut rows = Vec::new();
+    for announcement in super::rules::announcements(db, change).await? {
+        let data = json!({
+            "url": format!("{}://{}", settings.deep_link_scheme, announcement.path),
+            "entityType": announcement.entity_type,
+            "entityId": announcement.entity_id.to_string(),
+        });
+        for recipient in &announcement.recipients {
+            // An inactive or deleted user gets nothing.
+            let Ok(who) = principal::load(db, *recipient).await else {
+                continue;
+            };
+            if who.org_id != change.org_id {
+                continue;
+            }
+            if change.entity_type == EntityType::Task
+                && tasks::get(db, &who, TaskId::from(change.entity_id))
+                    .await
+                    .is_err()
+            {
+                continue;
+            }
+            let enabled = preferences::list(db, &who)
+                .await?
+                .iter()
+                .any(|p| p.category == announcement.category && p.enabled);
+            if !enabled {
+                continue;
+            }
+            let devices = device::Entity::find()
+                .filter(device::Column::UserId.eq(who.user_id))
+                .filter(device::Column::Active.eq(true))
+                .all(db)
+                .await?;
+            let now = Utc::now();
+            rows.extend(devices.into_iter().map(|device| notification::ActiveModel {
+                id: Set(NotificationId::new()),
+                org_id: Set(change.org_id),
+                user_id: Set(who.user_id),
+                device_id: Set(device.id),
+                change_seq: Set(Some(change.seq)),
+                category: Set(announcement.category),
+                title: Set(announcement.title.clone()),
+                body: Set(announcement.body.clone()),
+                data: Set(data.clone()),
+                collapse_key: Set(Some(format!(
+                    "{}:{}",
+                    announcement.entity_type, announcement.entity_id
+                ))),
+                priority: Set(PRIORITY_ALERT),
+                status: Set(NotificationStatus::Pending),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                provider_ticket: Set(None),
+                error: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                sent_at: Set(None),
+            }));
+        }
     }
-    // An inactive or deleted user gets nothing.
-    let Ok(recipient) = principal::load(db, assignee).await else {
-        return Ok(Vec::new());
-    };
-    if recipient.org_id != change.org_id {
-        return Ok(Vec::new());
-    }
-    let enabled = preferences::list(db, &recipient)
-        .await?
-        .iter()
-        .any(|p| p.category == NotificationCategory::TaskAssigned && p.enabled);
-    if !enabled {
-        return Ok(Vec::new());
-    }
-    let task_id = change.entity_id;
-    let title = change
-        .snapshot
-        .get("title")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let data = json!({
-        "url": format!("{}://tasks/{task_id}", settings.deep_link_scheme),
-        "entityType": "TASK",
-        "entityId": task_id.to_string(),
-    });
-    let devices = device::Entity::find()
-        .filter(device::Column::UserId.eq(assignee))
-        .filter(device::Column::Active.eq(true))
-        .all(db)
-        .await?;
-    let now = Utc::now();
-    Ok(devices
-        .into_iter()
-        .map(|device| notification::ActiveModel {
-            id: Set(NotificationId::new()),
-            org_id: Set(change.org_id),
-            user_id: Set(assignee),
-            device_id: Set(device.id),
-            change_seq: Set(Some(change.seq)),
-            category: Set(NotificationCategory::TaskAssigned),
-            title: Set("New task assigned".into()),
-            body: Set(title.clone()),
-            data: Set(data.clone()),
-            collapse_key: Set(Some(format!("task:{task_id}"))),
-            priority: Set(PRIORITY_ALERT),
-            status: Set(NotificationStatus::Pending),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            provider_ticket: Set(None),
-            error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            sent_at: Set(None),
-        })
-        .collect())
-}
-
-/// The new assignee, when the change assigned a task to someone.
-fn assigned_to(change: &change::Model) -> Option<UserId> {
-    if change.entity_type != EntityType::Task || change.op == ChangeOp::Deleted {
-        return None;
-    }
-    let touched = change
-        .changed_fields
-        .as_array()
-        .is_some_and(|fields| fields.iter().any(|f| f == "assignee_id"));
-    if !touched {
-        return None;
-    }
-    change
-        .snapshot
-        .get("assignee_id")
-        .and_then(Value::as_str)
-        .and_then(|id| id.parse().ok())
+    Ok(rows)
 }

@@ -243,7 +243,100 @@ async fn the_actor_is_never_notified_of_their_own_change(backend: Backend) {
     assert_eq!(recipients, [WORKER_PHONE]);
 }
 
+/// Waits (up to 20 s) until `user` has a SENT notification; returns them all.
+async fn wait_for_sent(app: &TestApp, user: UserId) -> Vec<notification::Model> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = notifications_of(app, user).await;
+        if rows.iter().any(|r| r.status == NotificationStatus::Sent) {
+            return rows;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no SENT notification; rows: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn a_critical_alert_reaches_the_buildings_clients_only(backend: Backend) {
+    let (app, _seen) = app_with_mock(backend, Script::Accept).await;
+    register(
+        &app,
+        &app.client(1),
+        "ExponentPushToken[client1-phone-000000]",
+    )
+    .await;
+    register(
+        &app,
+        &app.client(2),
+        "ExponentPushToken[client2-phone-000000]",
+    )
+    .await;
+    let raise = "mutation($b: ID!, $s: AlertSeverity!) { raiseComplianceAlert(input: { buildingId: $b, severity: $s, message: \"Sprinklers offline\" }) { outcome } }";
+    let building3 = app.demo.buildings[2].to_string();
+    for severity in ["WARNING", "CRITICAL"] {
+        let answer = app
+            .graphql(
+                Some(&app.admin()),
+                raise,
+                json!({ "b": building3, "s": severity }),
+            )
+            .await;
+        answer.ok();
+    }
+    let rows = wait_for_sent(&app, app.demo.clients[1]).await;
+    assert_eq!(rows.len(), 1, "only the critical alert: {rows:?}");
+    assert_eq!(
+        rows[0].data["url"],
+        format!("fieldsync://buildings/{building3}/compliance")
+    );
+    assert_eq!(rows[0].body, "Sprinklers offline");
+    assert!(
+        notifications_of(&app, app.demo.clients[0]).await.is_empty(),
+        "client1 is not linked to building 3"
+    );
+    assert!(
+        notifications_of(&app, app.demo.admin).await.is_empty(),
+        "the actor is not told"
+    );
+}
+
+async fn a_completed_task_reaches_the_buildings_clients(backend: Backend) {
+    let (app, _seen) = app_with_mock(backend, Script::Accept).await;
+    register(
+        &app,
+        &app.client(1),
+        "ExponentPushToken[client1-phone-000000]",
+    )
+    .await;
+    let tasks = app
+        .graphql(
+            Some(&app.worker(2)),
+            "query($b: ID!) { tasks(filter: { buildingId: $b, status: [ASSIGNED] }) { edges { node { id } } } }",
+            json!({ "b": app.demo.buildings[0].to_string() }),
+        )
+        .await;
+    let id = tasks.nodes("tasks")[0]["id"].as_str().unwrap().to_owned();
+    for step in ["startTask", "completeTask"] {
+        let answer = app
+            .graphql(
+                Some(&app.worker(2)),
+                &format!("mutation($id: ID!) {{ {step}(id: $id) {{ outcome }} }}"),
+                json!({ "id": id }),
+            )
+            .await;
+        answer.ok();
+    }
+    let rows = wait_for_sent(&app, app.demo.clients[0]).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].title, "Task completed");
+    assert_eq!(rows[0].data["url"], format!("fieldsync://tasks/{id}"));
+}
+
 crate::on_both_backends!(
+    a_critical_alert_reaches_the_buildings_clients_only,
+    a_completed_task_reaches_the_buildings_clients,
     an_assigned_worker_gets_one_push_with_a_deep_link,
     a_device_expo_no_longer_knows_is_deactivated,
     a_5xx_is_retried_and_the_push_delivered_once,
