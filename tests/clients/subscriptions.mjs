@@ -198,8 +198,8 @@ function legacyApollo(token) {
   return { client, connected: connectedP };
 }
 
-function subscribe(client, query, sink) {
-  const sub = client.subscribe({ query }).subscribe({
+function subscribe(client, query, sink, variables = {}) {
+  const sub = client.subscribe({ query, variables }).subscribe({
     next: (value) => sink.next(value),
     error: (err) => sink.fail(err),
   });
@@ -208,8 +208,8 @@ function subscribe(client, query, sink) {
 }
 
 const TASK_CHANGED = gql`
-  subscription TaskChanged {
-    taskChanged {
+  subscription TaskChanged($after: String) {
+    taskChanged(after: $after) {
       cursor
       entityId
       op
@@ -261,13 +261,20 @@ async function main() {
     return;
   }
 
-  // --- Both clients subscribe to taskChanged as the admin. ---
+  // --- Both clients subscribe to taskChanged as the admin, `after` the
+  // newest change, so the feed starts there however long it takes to open. ---
+  let after = null;
+  for (;;) {
+    const page = await gqlHttp('query ($after: String) { syncPull(after: $after, limit: 1000) { cursor hasMore } }', { after }, adminToken);
+    after = page.syncPull.cursor;
+    if (!page.syncPull.hasMore) break;
+  }
   const modern = graphqlWsApollo(adminToken, 'graphql-ws');
   const modernEvents = collector();
-  subscribe(modern.client, TASK_CHANGED, modernEvents);
+  subscribe(modern.client, TASK_CHANGED, modernEvents, { after });
   const legacy = legacyApollo(adminToken);
   const legacyEvents = collector();
-  subscribe(legacy.client, TASK_CHANGED, legacyEvents);
+  subscribe(legacy.client, TASK_CHANGED, legacyEvents, { after });
 
   const [modernUp, legacyUp] = await Promise.allSettled([
     within(EVENT_TIMEOUT_MS, modern.connected, 'connection_ack'),
