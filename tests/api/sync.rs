@@ -398,13 +398,19 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
         txn.commit().await.unwrap();
         result
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
     if matches!(backend, Backend::Postgres(_)) {
-        assert!(
-            second.is_finished(),
-            "on PostgreSQL the later transaction commits first"
-        );
+        // Bounded generously: a busy machine may take a while, but the
+        // second transaction must finish while the first is still open.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !second.is_finished() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "on PostgreSQL the later transaction commits first"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     } else {
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(
             !second.is_finished(),
             "on SQLite the later writer waits for the first"
