@@ -229,6 +229,25 @@ impl TestApp {
         self.token(self.other.admin, self.other.org_id, Role::Admin)
     }
 
+    /// The id of the first task of demo building `building` (0-based) in
+    /// `status`, as the administrator sees it.
+    pub async fn task_in(&self, building: usize, status: &str) -> String {
+        let query = format!(
+            "query($b: ID!) {{ tasks(filter: {{ buildingId: $b, status: [{status}] }}) {{ edges {{ node {{ id }} }} }} }}"
+        );
+        let answer = self
+            .graphql(
+                Some(&self.admin()),
+                &query,
+                json!({ "b": self.demo.buildings[building].to_string() }),
+            )
+            .await;
+        answer.nodes("tasks")[0]["id"]
+            .as_str()
+            .expect("a task id")
+            .to_owned()
+    }
+
     /// True when `/healthz` answers 200.
     pub async fn healthy(&self) -> bool {
         self.client

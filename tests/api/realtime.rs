@@ -41,17 +41,6 @@ async fn as_user(app: &TestApp, id: entity::ids::UserId) -> Principal {
 }
 
 /// A task of a building (by index), as the admin sees it.
-async fn task_in(app: &TestApp, building: usize, status: &str) -> String {
-    let answer = app
-        .graphql(
-            Some(&app.admin()),
-            &format!("query($b: ID!) {{ tasks(filter: {{ buildingId: $b, status: [{status}] }}) {{ edges {{ node {{ id }} }} }} }}"),
-            json!({ "b": app.demo.buildings[building].to_string() }),
-        )
-        .await;
-    answer.nodes("tasks")[0]["id"].as_str().unwrap().to_owned()
-}
-
 async fn set_progress(app: &TestApp, id: &str, progress: i64) {
     app.graphql(
         Some(&app.admin()),
@@ -73,8 +62,8 @@ async fn a_change_reaches_only_subscribers_who_may_see_it(backend: Backend) {
     )
     .await;
     let mut stranger = open(&app, as_user(&app, app.other.admin).await, vec![], None).await;
-    let in_b3 = task_in(&app, 2, "IN_PROGRESS").await;
-    let in_b1 = task_in(&app, 0, "IN_PROGRESS").await;
+    let in_b3 = app.task_in(2, "IN_PROGRESS").await;
+    let in_b1 = app.task_in(0, "IN_PROGRESS").await;
     set_progress(&app, &in_b3, 61).await;
     set_progress(&app, &in_b1, 62).await;
     let event = next(&mut client1).await;
@@ -114,7 +103,7 @@ async fn a_change_reaches_only_subscribers_who_may_see_it(backend: Backend) {
 async fn an_unassigned_worker_stops_hearing_of_the_building_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut worker = open(&app, as_user(&app, app.demo.workers[0]).await, vec![], None).await;
-    let open_task = task_in(&app, 0, "PENDING").await;
+    let open_task = app.task_in(0, "PENDING").await;
     set_progress(&app, &open_task, 10).await;
     assert_eq!(
         next(&mut worker).await.change.entity_id.to_string(),
@@ -166,7 +155,7 @@ async fn an_unassigned_worker_stops_hearing_of_the_building_at_once(backend: Bac
 async fn resume_replays_what_was_missed_then_goes_live_without_gap_or_duplicate(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = as_user(&app, app.demo.admin).await;
-    let id = task_in(&app, 0, "IN_PROGRESS").await;
+    let id = app.task_in(0, "IN_PROGRESS").await;
     let mut first = open(&app, admin, vec![EntityType::Task], None).await;
     set_progress(&app, &id, 1).await;
     let cursor = next(&mut first).await.cursor;
@@ -237,8 +226,8 @@ async fn resumed_and_live_feeds_agree_on_what_a_client_sees(backend: Backend) {
         .to_owned();
     let mut resumed = open(&app, client, vec![], Some(&cursor)).await;
     let mut live = open(&app, client, vec![], None).await;
-    let visible = task_in(&app, 0, "IN_PROGRESS").await;
-    let hidden = task_in(&app, 2, "IN_PROGRESS").await;
+    let visible = app.task_in(0, "IN_PROGRESS").await;
+    let hidden = app.task_in(2, "IN_PROGRESS").await;
     for p in 1..=5 {
         set_progress(&app, &hidden, p).await;
         set_progress(&app, &visible, 50 + p).await;
@@ -290,7 +279,7 @@ async fn two_instances_on_postgres_deliver_every_change() {
         Box::pin(stream) as Feed
     };
     let mut on_b = subscribe(b_state.clone()).await;
-    let id = task_in(&a, 0, "IN_PROGRESS").await;
+    let id = a.task_in(0, "IN_PROGRESS").await;
     set_progress(&a, &id, 71).await;
     let event = next(&mut on_b).await;
     assert_eq!(

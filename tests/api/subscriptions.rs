@@ -48,17 +48,6 @@ async fn admin(app: &TestApp, query: &str, vars: Value) {
     answer.ok();
 }
 
-async fn task_in(app: &TestApp, building: usize, status: &str) -> String {
-    let answer = app
-        .graphql(
-            Some(&app.admin()),
-            &format!("query($b: ID!) {{ tasks(filter: {{ buildingId: $b, status: [{status}] }}) {{ edges {{ node {{ id }} }} }} }}"),
-            json!({ "b": app.demo.buildings[building].to_string() }),
-        )
-        .await;
-    answer.nodes("tasks")[0]["id"].as_str().unwrap().to_owned()
-}
-
 const PROGRESS: &str =
     "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }";
 
@@ -69,8 +58,8 @@ async fn task_changed_follows_one_building(backend: Backend) {
         "subscription {{ taskChanged(buildingId: \"{b1}\", AFTER) {{ entityId entity {{ ... on Task {{ progress building {{ id }} }} }} }} }}"
     );
     let mut events = subscribe(&app, app.demo.admin, &query).await;
-    let other = task_in(&app, 2, "IN_PROGRESS").await;
-    let mine = task_in(&app, 0, "IN_PROGRESS").await;
+    let other = app.task_in(2, "IN_PROGRESS").await;
+    let mine = app.task_in(0, "IN_PROGRESS").await;
     admin(&app, PROGRESS, json!({ "id": other, "p": 11 })).await;
     admin(&app, PROGRESS, json!({ "id": mine, "p": 12 })).await;
     let event = next(&mut events).await;
@@ -86,7 +75,7 @@ async fn my_task_assignments_reach_only_the_assignee(backend: Backend) {
     let app = spawn_app(backend).await;
     let query = "subscription { myTaskAssignments(AFTER) { entityId tombstone entity { ... on Task { assignee { id } } } } }";
     let mut worker1 = subscribe(&app, app.demo.workers[0], query).await;
-    let pending = task_in(&app, 0, "PENDING").await;
+    let pending = app.task_in(0, "PENDING").await;
     let assign = "mutation($id: ID!, $w: ID) { assignTask(id: $id, assigneeId: $w) { outcome } }";
     admin(
         &app,
@@ -94,7 +83,7 @@ async fn my_task_assignments_reach_only_the_assignee(backend: Backend) {
         json!({ "id": pending, "w": app.demo.workers[1].to_string() }),
     )
     .await;
-    let second = task_in(&app, 0, "PENDING").await;
+    let second = app.task_in(0, "PENDING").await;
     admin(
         &app,
         assign,

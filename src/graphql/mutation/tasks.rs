@@ -24,6 +24,19 @@ fn status(status: TaskStatus) -> TaskPatchInput {
     }
 }
 
+/// Runs an `UpdateTask` operation: every shortcut below is a patch.
+async fn change(
+    ctx: &Context<'_>,
+    id: ID,
+    patch: TaskPatchInput,
+    expected_version: Option<i32>,
+    on_conflict: ConflictStrategy,
+    client_mutation_id: Option<String>,
+) -> async_graphql::Result<WriteResult> {
+    let operation = update_operation(id, expected_version, patch, on_conflict);
+    execute(ctx, operation, client_mutation_id).await
+}
+
 #[Object]
 impl TaskMutation {
     /// Creates a task: administrators anywhere, clients a service request
@@ -53,9 +66,12 @@ impl TaskMutation {
         #[graphql(default)] on_conflict: ConflictStrategy,
         client_mutation_id: Option<String>,
     ) -> async_graphql::Result<WriteResult> {
-        execute(
+        change(
             ctx,
-            update_operation(id, expected_version, patch, on_conflict),
+            id,
+            patch,
+            expected_version,
+            on_conflict,
             client_mutation_id,
         )
         .await
@@ -79,9 +95,12 @@ impl TaskMutation {
             assignee_id,
             ..Default::default()
         };
-        execute(
+        change(
             ctx,
-            update_operation(id, expected_version, patch, on_conflict),
+            id,
+            patch,
+            expected_version,
+            on_conflict,
             client_mutation_id,
         )
         .await
@@ -97,9 +116,12 @@ impl TaskMutation {
         client_mutation_id: Option<String>,
     ) -> async_graphql::Result<WriteResult> {
         let patch = status(TaskStatus::InProgress);
-        execute(
+        change(
             ctx,
-            update_operation(id, expected_version, patch, on_conflict),
+            id,
+            patch,
+            expected_version,
+            on_conflict,
             client_mutation_id,
         )
         .await
@@ -119,9 +141,12 @@ impl TaskMutation {
             progress: Some(progress),
             ..Default::default()
         };
-        execute(
+        change(
             ctx,
-            update_operation(id, expected_version, patch, on_conflict),
+            id,
+            patch,
+            expected_version,
+            on_conflict,
             client_mutation_id,
         )
         .await
@@ -137,9 +162,12 @@ impl TaskMutation {
         client_mutation_id: Option<String>,
     ) -> async_graphql::Result<WriteResult> {
         let patch = status(TaskStatus::Completed);
-        execute(
+        change(
             ctx,
-            update_operation(id, expected_version, patch, on_conflict),
+            id,
+            patch,
+            expected_version,
+            on_conflict,
             client_mutation_id,
         )
         .await
@@ -155,9 +183,12 @@ impl TaskMutation {
         client_mutation_id: Option<String>,
     ) -> async_graphql::Result<WriteResult> {
         let patch = status(TaskStatus::Blocked);
-        execute(
+        change(
             ctx,
-            update_operation(id, expected_version, patch, on_conflict),
+            id,
+            patch,
+            expected_version,
+            on_conflict,
             client_mutation_id,
         )
         .await
@@ -173,9 +204,12 @@ impl TaskMutation {
         client_mutation_id: Option<String>,
     ) -> async_graphql::Result<WriteResult> {
         let patch = status(TaskStatus::Cancelled);
-        execute(
+        change(
             ctx,
-            update_operation(id, expected_version, patch, on_conflict),
+            id,
+            patch,
+            expected_version,
+            on_conflict,
             client_mutation_id,
         )
         .await
