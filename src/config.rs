@@ -302,6 +302,26 @@ pub struct PushSettings {
     pub worker_interval_ms: u64,
     /// Base delay of the exponential retry backoff.
     pub retry_base_ms: u64,
+    /// A notification claimed for sending longer ago than this belongs to a
+    /// sender that died, and is claimed again.
+    pub claim_timeout_secs: u64,
+    /// Expo receipts are read this long after the ticket (Expo advises ~15
+    /// minutes; they are kept 24 hours).
+    pub expo_receipt_delay_secs: u64,
+    /// Low-urgency updates of one entity within this window are folded into
+    /// one notification, sent at the end of the window.
+    pub collapse_window_secs: u64,
+    /// How long a provider keeps trying to reach an offline device
+    /// (APNs `apns-expiration`, Expo `ttl`).
+    pub ttl_secs: u64,
+    /// APNs token-auth key (the `.p8` file from Apple); unset turns APNs off.
+    pub apns_key_path: Option<PathBuf>,
+    /// The key's id (10 characters, from Apple's developer account).
+    pub apns_key_id: Option<String>,
+    /// The Apple developer team id.
+    pub apns_team_id: Option<String>,
+    /// The app's bundle id, sent as `apns-topic`.
+    pub apns_topic: Option<String>,
 }
 
 impl Default for PushSettings {
@@ -313,14 +333,15 @@ impl Default for PushSettings {
             max_attempts: 5,
             worker_interval_ms: 500,
             retry_base_ms: 1000,
+            claim_timeout_secs: 60,
+            expo_receipt_delay_secs: 900,
+            collapse_window_secs: 60,
+            ttl_secs: 86_400,
+            apns_key_path: None,
+            apns_key_id: None,
+            apns_team_id: None,
+            apns_topic: None,
         }
-    }
-}
-
-impl PushSettings {
-    /// True when at least one provider is configured.
-    pub fn enabled(&self) -> bool {
-        self.expo_base_url.is_some()
     }
 }
 
@@ -446,6 +467,33 @@ impl Settings {
         }
         if !(1..=3_600_000).contains(&push.retry_base_ms) {
             return invalid("push.retry_base_ms", "must be 1 to 3600000");
+        }
+        if !(1..=86_400).contains(&push.claim_timeout_secs) {
+            return invalid("push.claim_timeout_secs", "must be 1 to 86400");
+        }
+        if push.expo_receipt_delay_secs > 86_400 {
+            return invalid(
+                "push.expo_receipt_delay_secs",
+                "must be at most 86400 (Expo keeps receipts 24 hours)",
+            );
+        }
+        if push.collapse_window_secs > 3_600 {
+            return invalid("push.collapse_window_secs", "must be at most 3600");
+        }
+        if !(1..=2_419_200).contains(&push.ttl_secs) {
+            return invalid("push.ttl_secs", "must be 1 to 2419200 (28 days)");
+        }
+        if push.apns_key_path.is_some() {
+            let missing = [
+                ("push.apns_key_id", &push.apns_key_id),
+                ("push.apns_team_id", &push.apns_team_id),
+                ("push.apns_topic", &push.apns_topic),
+            ]
+            .into_iter()
+            .find(|(_, value)| value.as_deref().is_none_or(str::is_empty));
+            if let Some((setting, _)) = missing {
+                return invalid(setting, "must be set when push.apns_key_path is");
+            }
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod compliance_writes;
 pub mod devices;
 pub mod metrics;
+pub mod notifications;
 pub mod organizations;
 pub mod pagination;
 pub mod preferences;

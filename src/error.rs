@@ -24,6 +24,10 @@ pub enum Error {
     /// Input that can never be accepted as given. `BAD_USER_INPUT`.
     #[error("{0}")]
     BadUserInput(String),
+    /// A feature this server is not configured for (push without a
+    /// provider). `UNAVAILABLE`.
+    #[error("{0}")]
+    Unavailable(String),
     /// A sync cursor older than the change-log retention. `CURSOR_EXPIRED`.
     #[error("the sync cursor is older than the change-log retention; reload in full")]
     CursorExpired,
@@ -43,6 +47,7 @@ impl Error {
             Error::Forbidden(_) => "FORBIDDEN",
             Error::NotFound(_) => "NOT_FOUND",
             Error::BadUserInput(_) => "BAD_USER_INPUT",
+            Error::Unavailable(_) => "UNAVAILABLE",
             Error::CursorExpired => "CURSOR_EXPIRED",
             Error::Database(_) | Error::Internal(_) => "INTERNAL",
         }

@@ -1,6 +1,6 @@
 //! The HTTP surface: `/graphql` (GraphQL over HTTP), `/graphql/ws`
-//! (GraphQL over WebSocket, in [`crate::ws`]), `/healthz` and
-//! `/readyz`, with tracing, timeouts and CORS around them.
+//! (GraphQL over WebSocket, in [`crate::ws`]), `/healthz`, `/readyz` and
+//! `/metrics` (Prometheus text), with tracing, timeouts and CORS around them.
 
 pub mod graphql;
 pub mod negotiate;
@@ -41,6 +41,7 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
         .merge(websocket)
         .layer(TimeoutLayer::with_status_code(
@@ -68,6 +69,17 @@ pub fn router(app: AppState) -> Router {
 /// Liveness: the process is up and serving.
 async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
+}
+
+/// The process's metrics in Prometheus' text format.
+async fn metrics() -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::telemetry::metrics().render(),
+    )
 }
 
 /// Readiness: the database answers and every migration is applied.

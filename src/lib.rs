@@ -55,11 +55,14 @@ impl AppState {
         }
         let tokens = TokenService::from_settings(&settings).context("invalid key material")?;
         let hub = events::hub::Hub::starting_now(&db).await?;
+        let push = push::Senders::from_settings(&settings.push, None)
+            .context("push notifications cannot start")?;
         Ok(Self {
             db,
             settings: Arc::new(settings),
             tokens: Arc::new(tokens),
             hub,
+            push,
         })
     }
 }
@@ -76,8 +79,8 @@ impl Application {
     pub async fn build(state: AppState) -> anyhow::Result<Self> {
         // Before serving, so no write made through this server predates the
         // router's first cursor (which starts at the newest change).
-        if state.settings.push.enabled() {
-            push::router::ensure_cursor(&state.db)
+        if !state.push.providers().is_empty() {
+            push::router::ensure_cursors(&state.db)
                 .await
                 .context("cannot read the push router's cursor")?;
         }

@@ -1,24 +1,37 @@
-//! Push notifications: a router turns change-log rows into `notifications`
-//! outbox rows, and a worker delivers those rows to the push providers.
+//! Push notifications (DESIGN.md section 5): a router turns change-log rows
+//! (and tasks falling due) into `notifications` outbox rows, and a sender
+//! delivers those rows to APNs and Expo, retrying what can be retried.
 //!
-//! This is the first slice of DESIGN.md section 5: one routing rule (task
-//! assigned → the assignee) and one provider (Expo). APNs devices get
-//! outbox rows that stay `PENDING` until the APNs sender exists; quiet hours
-//! are not applied yet (only the per-category on/off preference is).
+//! - [`rules`]: which change announces what to whom;
+//! - [`router`]: recipients' checks (active, visibility, preference, quiet
+//!   hours), burst collapsing, idempotent queuing from a persisted cursor;
+//! - [`worker`]: claiming, sending, recording, retrying; [`receipts`] reads
+//!   Expo's delivery receipts later;
+//! - [`apns`], [`expo`]: the providers' protocols;
+//! - [`quiet`]: quiet hours in the user's time zone.
 
+pub mod apns;
 pub mod expo;
+pub mod metrics;
+pub mod quiet;
+pub mod receipts;
 pub mod router;
 pub mod rules;
 pub mod worker;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use entity::enums::PushProvider;
 use futures_util::future::BoxFuture;
+use sea_orm::Iterable as _;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::PushSettings;
 use crate::state::AppState;
+use apns::{A2Transport, ApnsSender, ApnsTransport};
 
 /// One message for one device, in provider-neutral terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +44,15 @@ pub struct Message {
     pub body: String,
     /// Custom payload for the app (deep link, entity type and id).
     pub data: Value,
-    /// Android notification channel, when the app defines one.
-    pub channel_id: Option<String>,
     /// APNs-style priority: 10 delivers at once, 5 when convenient.
     pub priority: i32,
+    /// Messages with one key replace each other on the phone (APNs
+    /// collapse id, thread id).
+    pub collapse_key: Option<String>,
+    /// The app icon's badge, when the message sets it.
+    pub badge: Option<u32>,
+    /// The device belongs to a development build (APNs sandbox).
+    pub sandbox: bool,
 }
 
 /// What the provider said about one message.
@@ -70,37 +88,99 @@ pub trait PushSender: Send + Sync {
     fn send<'a>(&'a self, messages: &'a [Message]) -> BoxFuture<'a, Vec<Outcome>>;
 }
 
-/// Starts the router and the sender when a provider is configured; otherwise
-/// says once that push is off.
+/// The configured providers' senders.
+#[derive(Clone, Default)]
+pub struct Senders {
+    /// APNs, when a key (or, in tests, a transport) is configured.
+    pub apns: Option<Arc<dyn PushSender>>,
+    /// Expo, when its base URL is configured; it also reads receipts.
+    pub expo: Option<Arc<expo::ExpoSender>>,
+}
+
+impl Senders {
+    /// Builds the senders `settings` configure; `apns_transport` replaces
+    /// the a2 transport (a2's hosts are fixed, so tests put a fake here and
+    /// set it on `AppState::push` before the server starts).
+    pub fn from_settings(
+        settings: &PushSettings,
+        apns_transport: Option<Arc<dyn ApnsTransport>>,
+    ) -> anyhow::Result<Self> {
+        let ttl = Duration::from_secs(settings.ttl_secs);
+        let transport = match (apns_transport, &settings.apns_key_path) {
+            (Some(transport), _) => Some(transport),
+            (None, Some(path)) => Some(Arc::new(A2Transport::new(
+                path,
+                settings.apns_key_id.as_deref().unwrap_or_default(),
+                settings.apns_team_id.as_deref().unwrap_or_default(),
+            )?) as Arc<dyn ApnsTransport>),
+            (None, None) => None,
+        };
+        let apns = transport.map(|transport| {
+            let topic = settings.apns_topic.clone().unwrap_or_default();
+            Arc::new(ApnsSender::new(transport, topic, ttl)) as Arc<dyn PushSender>
+        });
+        let expo = match &settings.expo_base_url {
+            Some(url) => Some(Arc::new(expo::ExpoSender::new(
+                url,
+                settings.expo_access_token.clone(),
+                ttl,
+            )?)),
+            None => None,
+        };
+        Ok(Self { apns, expo })
+    }
+
+    /// The sender of `provider`'s devices, if that provider is on.
+    pub fn of(&self, provider: PushProvider) -> Option<Arc<dyn PushSender>> {
+        match provider {
+            PushProvider::Apns => self.apns.clone(),
+            PushProvider::Expo => self.expo.clone().map(|e| e as Arc<dyn PushSender>),
+        }
+    }
+
+    /// The providers that are on.
+    pub fn providers(&self) -> Vec<PushProvider> {
+        PushProvider::iter()
+            .filter(|p| self.of(*p).is_some())
+            .collect()
+    }
+}
+
+/// Starts the router, the sender and the receipt reader when a provider is
+/// configured; otherwise says once that push is off.
 pub fn spawn(state: &AppState, shutdown: CancellationToken) {
     let settings = &state.settings.push;
-    let Some(base_url) = settings.expo_base_url.clone() else {
+    let senders = state.push.clone();
+    let providers = senders.providers();
+    if providers.is_empty() {
         tracing::info!("push notifications are off: no provider configured");
         return;
-    };
-    let expo = match expo::ExpoSender::new(&base_url, settings.expo_access_token.clone()) {
-        Ok(sender) => Arc::new(sender) as Arc<dyn PushSender>,
-        Err(error) => {
-            tracing::error!(%error, "push notifications are off: the Expo client could not be built");
-            return;
-        }
-    };
-    // The router wakes the worker when it queued something, so delivery does
-    // not wait for the worker's poll.
+    }
+    // The router wakes the sender when it queued something, so delivery
+    // does not wait for the sender's poll.
     let queued = Arc::new(Notify::new());
     tokio::spawn(router::run(
         state.db.clone(),
         state.hub.clone(),
         settings.clone(),
+        providers.clone(),
         queued.clone(),
         shutdown.clone(),
     ));
+    if let Some(expo) = senders.expo.clone() {
+        tokio::spawn(receipts::run(
+            state.db.clone(),
+            expo,
+            settings.clone(),
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(worker::run(
         state.db.clone(),
-        expo,
+        senders,
         settings.clone(),
         queued,
         shutdown,
     ));
-    tracing::info!(provider = "expo", "push notifications are on");
+    tracing::info!(?providers, "push notifications are on");
 }

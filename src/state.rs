@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::TokenService;
 use crate::config::Settings;
 use crate::events::hub::Hub;
+use crate::push::Senders;
 
 /// What every request handler and resolver can reach. Cheap to clone.
 #[derive(Clone)]
@@ -19,4 +20,6 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     /// Broadcasts committed changes to this instance's subscribers.
     pub hub: Arc<Hub>,
+    /// The push providers that are on (none: push is off).
+    pub push: Senders,
 }

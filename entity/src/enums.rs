@@ -169,6 +169,8 @@ closed_enums! {
         TaskCompleted,
         /// A task the recipient follows was blocked.
         TaskBlocked,
+        /// A task passed its due time unfinished.
+        TaskOverdue,
         /// A compliance alert was raised.
         ComplianceAlert,
         /// A violation was issued or changed.

@@ -51,6 +51,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// When the provider accepted it.
     pub sent_at: Option<DateTimeUtc>,
+    /// When the provider's delivery receipt was read (Expo), if it was.
+    pub receipt_checked_at: Option<DateTimeUtc>,
 }
 
 /// Relations of a notification.

@@ -13,6 +13,7 @@ mod m20261128_000004_compliance;
 mod m20261128_000005_push;
 mod m20261128_000006_sync_and_auth;
 mod m20261128_000007_push_routing;
+mod m20261128_000008_push_delivery;
 
 /// Runs fieldsync's migrations, in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_push::Migration),
             Box::new(m20261128_000006_sync_and_auth::Migration),
             Box::new(m20261128_000007_push_routing::Migration),
+            Box::new(m20261128_000008_push_delivery::Migration),
         ]
     }
 }

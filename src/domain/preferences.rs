@@ -1,6 +1,6 @@
 //! Notification preferences: per category on or off, with quiet hours in
-//! the user's time zone. A category without a stored row is on, without
-//! quiet hours.
+//! the user's time zone. A category without a stored row is at its default
+//! (on, except clock events, which admins opt in to), without quiet hours.
 
 use chrono::Utc;
 use entity::enums::NotificationCategory;
@@ -45,7 +45,7 @@ pub async fn list(db: &impl ConnectionTrait, principal: &Principal) -> Result<Ve
                 },
                 None => Preference {
                     category,
-                    enabled: true,
+                    enabled: category != NotificationCategory::ClockEvent,
                     quiet_hours: None,
                 },
             },

@@ -157,13 +157,7 @@ pub async fn create(
     if taken {
         return Err(Error::bad_input("a user with this email already exists"));
     }
-    let zone_ok = !new.time_zone.is_empty()
-        && new.time_zone.len() <= 64
-        && new
-            .time_zone
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
-    if !zone_ok {
+    if !crate::push::quiet::is_known_zone(&new.time_zone) {
         return Err(Error::bad_input(
             "time zone must be an IANA name such as Europe/Paris",
         ));

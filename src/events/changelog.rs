@@ -141,6 +141,24 @@ pub async fn newest_seq(db: &impl ConnectionTrait) -> Result<i64> {
         .unwrap_or(0))
 }
 
+/// The seq of an entity's latest change (0 when the log holds none).
+pub async fn latest_seq_of(
+    db: &impl ConnectionTrait,
+    entity_type: EntityType,
+    entity_id: Uuid,
+) -> Result<i64> {
+    Ok(change::Entity::find()
+        .select_only()
+        .column(change::Column::Seq)
+        .filter(change::Column::EntityType.eq(entity_type))
+        .filter(change::Column::EntityId.eq(entity_id))
+        .order_by_desc(change::Column::Seq)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0))
+}
+
 /// The snapshot of an entity at a version, if the log still holds it.
 pub async fn snapshot_at(
     db: &impl ConnectionTrait,

@@ -19,7 +19,7 @@ pub fn parse_id<T: FromStr>(id: &ID, what: &str) -> Result<T, Error> {
 }
 
 /// Parses an optional `ID`.
-fn parse_opt<T: FromStr>(id: &Option<ID>, what: &str) -> Result<Option<T>, Error> {
+pub fn parse_opt<T: FromStr>(id: &Option<ID>, what: &str) -> Result<Option<T>, Error> {
     id.as_ref().map(|id| parse_id(id, what)).transpose()
 }
 

@@ -1,11 +1,14 @@
-//! The Expo push sender: `POST {base}/--/api/v2/push/send` with up to 100
-//! messages, answered by one ticket per message, in order.
-//!
-//! Not yet: gzip request bodies and fetching receipts (tickets are stored on
-//! the notification row for that later step).
+//! Expo's push API: `POST {base}/--/api/v2/push/send` with up to 100
+//! messages (gzip-compressed), answered by one ticket per message in order;
+//! later `POST {base}/--/api/v2/push/getReceipts` with up to 1,000 ticket
+//! ids, answered by a receipt per id that Expo has.
 
+use std::collections::HashMap;
+use std::io::Write as _;
 use std::time::Duration;
 
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,35 +17,64 @@ use super::{Message, Outcome, PushSender};
 
 /// Most messages Expo accepts in one request.
 pub const CHUNK: usize = 100;
+/// Most ticket ids Expo accepts in one receipts request.
+pub const RECEIPTS_CHUNK: usize = 1000;
 
-/// Sends to Expo's push API at a configurable base URL.
+/// Talks to Expo's push API at a configurable base URL.
 pub struct ExpoSender {
     client: reqwest::Client,
     send_url: String,
+    receipts_url: String,
     access_token: Option<String>,
+    ttl: Duration,
 }
 
 impl ExpoSender {
-    /// A sender for `base_url` (`https://exp.host` in production).
-    pub fn new(base_url: &str, access_token: Option<String>) -> reqwest::Result<Self> {
+    /// A sender for `base_url` (`https://exp.host` in production); messages
+    /// live `ttl` at Expo's and the platforms' services.
+    pub fn new(
+        base_url: &str,
+        access_token: Option<String>,
+        ttl: Duration,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
+        let base = base_url.trim_end_matches('/');
         Ok(Self {
             client,
-            send_url: format!("{}/--/api/v2/push/send", base_url.trim_end_matches('/')),
+            send_url: format!("{base}/--/api/v2/push/send"),
+            receipts_url: format!("{base}/--/api/v2/push/getReceipts"),
             access_token,
+            ttl,
         })
+    }
+
+    /// POSTs `body` as gzip-compressed JSON, with the access token.
+    async fn post(&self, url: &str, body: &impl Serialize) -> Result<reqwest::Response, String> {
+        let json = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        let mut gzip = GzEncoder::new(Vec::new(), Compression::fast());
+        gzip.write_all(&json).map_err(|e| e.to_string())?;
+        let compressed = gzip.finish().map_err(|e| e.to_string())?;
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(compressed);
+        if let Some(token) = &self.access_token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.map_err(|e| e.to_string())
     }
 
     async fn send_chunk(&self, messages: &[Message]) -> Vec<Outcome> {
         let all = |outcome: Outcome| vec![outcome; messages.len()];
-        let body: Vec<ExpoMessage<'_>> = messages.iter().map(ExpoMessage::from).collect();
-        let mut request = self.client.post(&self.send_url).json(&body);
-        if let Some(token) = &self.access_token {
-            request = request.bearer_auth(token);
-        }
-        let response = match request.send().await {
+        let ttl = self.ttl.as_secs();
+        let body: Vec<ExpoMessage<'_>> =
+            messages.iter().map(|m| ExpoMessage::new(m, ttl)).collect();
+        let response = match self.post(&self.send_url, &body).await {
             Ok(response) => response,
             Err(error) => {
                 return all(Outcome::Retry {
@@ -80,6 +112,28 @@ impl ExpoSender {
             })
             .collect()
     }
+
+    /// The receipts Expo has for `ids` (at most [`RECEIPTS_CHUNK`]): what
+    /// each means for its notification. Ids Expo does not answer for are
+    /// not ready yet (or expired) and are left out.
+    pub async fn receipts(&self, ids: &[String]) -> Result<HashMap<String, Outcome>, String> {
+        let response = self
+            .post(&self.receipts_url, &serde_json::json!({ "ids": ids }))
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("expo answered {status}"));
+        }
+        let body: ReceiptsResponse = response
+            .json()
+            .await
+            .map_err(|e| format!("unreadable expo answer: {e}"))?;
+        Ok(body
+            .data
+            .into_iter()
+            .map(|(id, receipt)| (id, receipt.outcome()))
+            .collect())
+    }
 }
 
 impl PushSender for ExpoSender {
@@ -102,24 +156,28 @@ struct ExpoMessage<'a> {
     title: &'a str,
     body: &'a str,
     data: &'a Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    channel_id: Option<&'a str>,
     priority: &'static str,
+    sound: &'static str,
+    ttl: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    badge: Option<u32>,
 }
 
-impl<'a> From<&'a Message> for ExpoMessage<'a> {
-    fn from(message: &'a Message) -> Self {
+impl<'a> ExpoMessage<'a> {
+    fn new(message: &'a Message, ttl: u64) -> Self {
         Self {
             to: &message.to,
             title: &message.title,
             body: &message.body,
             data: &message.data,
-            channel_id: message.channel_id.as_deref(),
             priority: if message.priority >= 10 {
                 "high"
             } else {
                 "normal"
             },
+            sound: "default",
+            ttl,
+            badge: message.badge,
         }
     }
 }
@@ -130,7 +188,13 @@ struct SendResponse {
     data: Vec<Ticket>,
 }
 
-/// One push ticket.
+/// The body of a successful receipts request.
+#[derive(Deserialize)]
+struct ReceiptsResponse {
+    data: HashMap<String, Ticket>,
+}
+
+/// One push ticket or receipt: the two share their shape.
 #[derive(Deserialize)]
 struct Ticket {
     status: String,
@@ -148,11 +212,8 @@ struct TicketDetails {
 impl Ticket {
     fn outcome(&self) -> Outcome {
         if self.status == "ok" {
-            return match &self.id {
-                Some(id) => Outcome::Sent { ticket: id.clone() },
-                None => Outcome::Sent {
-                    ticket: String::new(),
-                },
+            return Outcome::Sent {
+                ticket: self.id.clone().unwrap_or_default(),
             };
         }
         let code = self.details.as_ref().and_then(|d| d.error.as_deref());
@@ -160,7 +221,7 @@ impl Ticket {
             (Some(code), Some(message)) => format!("{code}: {}", truncate(message)),
             (Some(code), None) => code.to_owned(),
             (None, Some(message)) => truncate(message),
-            (None, None) => "expo ticket error".to_owned(),
+            (None, None) => "expo error".to_owned(),
         };
         match code {
             Some("DeviceNotRegistered") => Outcome::DeadToken { reason },

@@ -1,21 +1,27 @@
 //! The push router: reads the change log from its own persisted cursor (the
 //! `push_cursors` row "router"), in seq order, and queues `notifications`
-//! rows for the recipients each rule picks.
+//! rows for the recipients each rule picks; and, on the same beat, looks
+//! for tasks that fell due since its last look (cursor "overdue", a UNIX
+//! time in milliseconds).
 //!
 //! Queuing a batch and advancing the cursor share one transaction, and a
-//! notification is unique per (change, device), so a crash or a second
-//! instance re-reading the same changes queues nothing twice.
+//! notification is unique per (change, device, category), so a crash or a
+//! second instance re-reading the same changes queues nothing twice. An
+//! overdue notice is keyed to the task's latest change for the same reason.
 //!
-//! The rules live in [`rules`](super::rules); quiet hours are not applied
-//! yet.
+//! Each recipient is checked when routed: active, same organisation, still
+//! allowed to query the entity, category on; quiet hours hold a notice
+//! (not a critical one) until they end. Routine updates of one entity wait
+//! out the collapse window and fold into one notification; an urgent notice
+//! of the entity withdraws the routine one still waiting.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use entity::enums::{EntityType, NotificationStatus};
+use chrono::{DateTime, Utc};
+use entity::enums::{EntityType, NotificationStatus, PushProvider};
 use entity::ids::{NotificationId, TaskId};
-use entity::{change, device, notification, push_cursor};
+use entity::{change, device, notification, push_cursor, task, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -25,6 +31,8 @@ use serde_json::json;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+use super::quiet;
+use super::rules::{self, Announcement};
 use crate::auth::principal;
 use crate::config::PushSettings;
 use crate::db::begin_write;
@@ -34,10 +42,10 @@ use crate::events::{changelog, hub::Hub};
 
 /// The router's row in `push_cursors`.
 const CURSOR: &str = "router";
+/// The overdue scan's row in `push_cursors` (milliseconds since 1970).
+const OVERDUE: &str = "overdue";
 /// Changes read per transaction.
 const BATCH: u64 = 200;
-/// Priority of alerts that should show at once (APNs 10).
-const PRIORITY_ALERT: i32 = 10;
 
 /// Routes until `shutdown`. Every hub broadcast (or lag) and every poll is
 /// only a wake-up: what to route is always re-read from the database cursor,
@@ -46,17 +54,34 @@ pub async fn run(
     db: DatabaseConnection,
     hub: Arc<Hub>,
     settings: PushSettings,
+    providers: Vec<PushProvider>,
     queued: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
     let mut changes = hub.subscribe();
     let poll = Duration::from_millis(settings.worker_interval_ms);
     let mut listening = true;
+    let router = Router {
+        settings,
+        providers,
+    };
     loop {
-        match route_pending(&db, &settings).await {
-            Ok(0) => {}
-            Ok(_) => queued.notify_one(),
-            Err(error) => tracing::warn!(%error, "push routing failed; will retry"),
+        let routed = match router.route_pending(&db).await {
+            Ok(n) => n,
+            Err(error) => {
+                tracing::warn!(%error, "push routing failed; will retry");
+                0
+            }
+        };
+        let overdue = match router.route_overdue(&db).await {
+            Ok(n) => n,
+            Err(error) => {
+                tracing::warn!(%error, "overdue scan failed; will retry");
+                0
+            }
+        };
+        if routed + overdue > 0 {
+            queued.notify_one();
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -70,33 +95,111 @@ pub async fn run(
     }
 }
 
-/// Routes every change after the cursor, batch by batch; returns how many
-/// notifications were queued.
-pub async fn route_pending(db: &DatabaseConnection, settings: &PushSettings) -> Result<u64> {
-    let mut queued = 0;
-    loop {
-        let after = ensure_cursor(db).await?;
-        let rows = change::Entity::find()
-            .filter(change::Column::Seq.gt(after))
-            .order_by_asc(change::Column::Seq)
-            .limit(BATCH)
+/// What routing needs besides the database.
+pub struct Router {
+    /// The `[push]` settings.
+    pub settings: PushSettings,
+    /// Providers that are on: devices of the others get nothing.
+    pub providers: Vec<PushProvider>,
+}
+
+/// A notification row to queue, and whether it is a routine update that
+/// folds into one still waiting.
+struct Queued {
+    row: notification::ActiveModel,
+    collapsible: bool,
+}
+
+impl Router {
+    /// Routes every change after the cursor, batch by batch; returns how
+    /// many notifications were queued.
+    pub async fn route_pending(&self, db: &DatabaseConnection) -> Result<u64> {
+        let mut queued = 0;
+        loop {
+            let after = cursor(db, CURSOR).await?;
+            let rows = change::Entity::find()
+                .filter(change::Column::Seq.gt(after))
+                .order_by_asc(change::Column::Seq)
+                .limit(BATCH)
+                .all(db)
+                .await?;
+            let Some(last) = rows.last().map(|r| r.seq) else {
+                return Ok(queued);
+            };
+            let mut outbox = Vec::new();
+            for row in &rows {
+                for announcement in rules::announcements(db, row).await? {
+                    let task =
+                        (row.entity_type == EntityType::Task).then(|| TaskId::from(row.entity_id));
+                    outbox.extend(
+                        self.address(db, &announcement, row.org_id, row.seq, task)
+                            .await?,
+                    );
+                }
+            }
+            queued += self.queue(db, outbox, CURSOR, last).await?;
+            if (rows.len() as u64) < BATCH {
+                return Ok(queued);
+            }
+        }
+    }
+
+    /// Announces the tasks that fell due since the last scan and are still
+    /// open; returns how many notifications were queued.
+    pub async fn route_overdue(&self, db: &DatabaseConnection) -> Result<u64> {
+        let since = cursor(db, OVERDUE).await?;
+        let now = Utc::now();
+        let until = now.timestamp_millis();
+        if until <= since {
+            return Ok(0);
+        }
+        let since_at = DateTime::from_timestamp_millis(since).unwrap_or(now);
+        let due = task::Entity::find()
+            .filter(task::Column::DueAt.gt(since_at))
+            .filter(task::Column::DueAt.lte(now))
+            .filter(task::Column::Status.is_in(rules::OPEN))
+            .filter(task::Column::DeletedAt.is_null())
             .all(db)
             .await?;
-        let Some(last) = rows.last().map(|r| r.seq) else {
-            return Ok(queued);
-        };
         let mut outbox = Vec::new();
-        for row in &rows {
-            outbox.extend(route(db, settings, row).await?);
+        for task in &due {
+            let latest =
+                changelog::latest_seq_of(db, EntityType::Task, task.id.into_uuid()).await?;
+            for announcement in rules::overdue(db, task).await? {
+                outbox.extend(
+                    self.address(db, &announcement, task.org_id, latest, Some(task.id))
+                        .await?,
+                );
+            }
         }
+        self.queue(db, outbox, OVERDUE, until).await
+    }
+
+    /// Queues `outbox` and moves cursor `name` to `to` in one transaction;
+    /// returns how many notifications were queued or folded.
+    async fn queue(
+        &self,
+        db: &DatabaseConnection,
+        outbox: Vec<Queued>,
+        name: &str,
+        to: i64,
+    ) -> Result<u64> {
         let txn = begin_write(db).await?;
-        queued += outbox.len() as u64;
-        if !outbox.is_empty() {
-            notification::Entity::insert_many(outbox)
+        let count = outbox.len() as u64;
+        for item in outbox {
+            if item.collapsible {
+                if fold(&txn, &item.row).await? {
+                    continue;
+                }
+            } else {
+                withdraw_routine(&txn, &item.row).await?;
+            }
+            notification::Entity::insert(item.row)
                 .on_conflict(
                     OnConflict::columns([
                         notification::Column::ChangeSeq,
                         notification::Column::DeviceId,
+                        notification::Column::Category,
                     ])
                     .do_nothing()
                     .to_owned(),
@@ -106,118 +209,209 @@ pub async fn route_pending(db: &DatabaseConnection, settings: &PushSettings) -> 
         }
         // Never moves back, should a slower instance finish an older batch.
         push_cursor::Entity::update_many()
-            .col_expr(push_cursor::Column::Seq, Expr::value(last))
-            .filter(push_cursor::Column::Name.eq(CURSOR))
-            .filter(push_cursor::Column::Seq.lt(last))
+            .col_expr(push_cursor::Column::Seq, Expr::value(to))
+            .filter(push_cursor::Column::Name.eq(name))
+            .filter(push_cursor::Column::Seq.lt(to))
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        if (rows.len() as u64) < BATCH {
-            return Ok(queued);
-        }
+        Ok(count)
     }
-}
 
-/// The router's cursor, created at the newest change when missing, so
-/// turning push on does not replay history. `Application::build` calls it
-/// before the server accepts writes, so no write through it is skipped.
-pub async fn ensure_cursor(db: &DatabaseConnection) -> Result<i64> {
-    if let Some(row) = push_cursor::Entity::find_by_id(CURSOR.to_owned())
-        .one(db)
-        .await?
-    {
-        return Ok(row.seq);
-    }
-    let newest = changelog::newest_seq(db).await?;
-    let txn = db.begin().await?;
-    push_cursor::Entity::insert(push_cursor::ActiveModel {
-        name: Set(CURSOR.to_owned()),
-        seq: Set(newest),
-    })
-    .on_conflict(
-        OnConflict::column(push_cursor::Column::Name)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    txn.commit().await?;
-    let row = push_cursor::Entity::find_by_id(CURSOR.to_owned())
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Internal("push cursor vanished".into()))?;
-    Ok(row.seq)
-}
-
-/// The notifications one change calls for: each announcement of
-/// [`rules`](super::rules) to each recipient who is active, still allowed to
-/// see the entity (a push never tells what a query would not) and has the
-/// category on, on each of their active devices.
-async fn route(
-    db: &impl ConnectionTrait,
-    settings: &PushSettings,
-    change: &change::Model,
-) -> Result<Vec<notification::ActiveModel>> {
-    let mut rows = Vec::new();
-    for announcement in super::rules::announcements(db, change).await? {
-        let data = json!({
+    /// The notifications of one announcement: to each recipient who is
+    /// active, in the organisation, still allowed to see the task (a push
+    /// never tells what a query would not) and has the category on, on each
+    /// of their active devices of a provider that is on.
+    async fn address(
+        &self,
+        db: &impl ConnectionTrait,
+        announcement: &Announcement,
+        org: entity::ids::OrganizationId,
+        seq: i64,
+        task: Option<TaskId>,
+    ) -> Result<Vec<Queued>> {
+        let settings = &self.settings;
+        let mut data = json!({
             "url": format!("{}://{}", settings.deep_link_scheme, announcement.path),
             "entityType": announcement.entity_type,
             "entityId": announcement.entity_id.to_string(),
         });
+        if let Some(badge) = announcement.badge {
+            data["badge"] = json!(badge);
+        }
+        let now = Utc::now();
+        let mut rows = Vec::new();
         for recipient in &announcement.recipients {
             // An inactive or deleted user gets nothing.
             let Ok(who) = principal::load(db, *recipient).await else {
                 continue;
             };
-            if who.org_id != change.org_id {
+            if who.org_id != org {
                 continue;
             }
-            if change.entity_type == EntityType::Task
-                && tasks::get(db, &who, TaskId::from(change.entity_id))
-                    .await
-                    .is_err()
+            if let Some(task) = task
+                && tasks::get(db, &who, task).await.is_err()
             {
                 continue;
             }
-            let enabled = preferences::list(db, &who)
-                .await?
+            let preferences = preferences::list(db, &who).await?;
+            let Some(preference) = preferences
                 .iter()
-                .any(|p| p.category == announcement.category && p.enabled);
-            if !enabled {
+                .find(|p| p.category == announcement.category && p.enabled)
+            else {
                 continue;
+            };
+            let mut due = now;
+            if announcement.collapsible {
+                due += chrono::Duration::seconds(settings.collapse_window_secs as i64);
+            }
+            if let Some(window) = preference.quiet_hours
+                && !announcement.critical
+            {
+                let zone = user::Entity::find_by_id(who.user_id)
+                    .one(db)
+                    .await?
+                    .map(|u| u.time_zone)
+                    .unwrap_or_default();
+                if let Some(end) = quiet::hold_until(&zone, window, now) {
+                    due = due.max(end);
+                }
             }
             let devices = device::Entity::find()
                 .filter(device::Column::UserId.eq(who.user_id))
                 .filter(device::Column::Active.eq(true))
+                .filter(device::Column::Provider.is_in(self.providers.clone()))
                 .all(db)
                 .await?;
-            let now = Utc::now();
-            rows.extend(devices.into_iter().map(|device| notification::ActiveModel {
-                id: Set(NotificationId::new()),
-                org_id: Set(change.org_id),
-                user_id: Set(who.user_id),
-                device_id: Set(device.id),
-                change_seq: Set(Some(change.seq)),
-                category: Set(announcement.category),
-                title: Set(announcement.title.clone()),
-                body: Set(announcement.body.clone()),
-                data: Set(data.clone()),
-                collapse_key: Set(Some(format!(
-                    "{}:{}",
-                    announcement.entity_type, announcement.entity_id
-                ))),
-                priority: Set(PRIORITY_ALERT),
-                status: Set(NotificationStatus::Pending),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                provider_ticket: Set(None),
-                error: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                sent_at: Set(None),
+            rows.extend(devices.into_iter().map(|device| Queued {
+                collapsible: announcement.collapsible,
+                row: notification::ActiveModel {
+                    id: Set(NotificationId::new()),
+                    org_id: Set(org),
+                    user_id: Set(who.user_id),
+                    device_id: Set(device.id),
+                    change_seq: Set(Some(seq)),
+                    category: Set(announcement.category),
+                    title: Set(announcement.title.clone()),
+                    body: Set(announcement.body.clone()),
+                    data: Set(data.clone()),
+                    collapse_key: Set(Some(announcement.collapse_key())),
+                    priority: Set(announcement.priority),
+                    status: Set(NotificationStatus::Pending),
+                    attempts: Set(0),
+                    next_attempt_at: Set(due),
+                    provider_ticket: Set(None),
+                    error: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    sent_at: Set(None),
+                    receipt_checked_at: Set(None),
+                },
             }));
         }
+        Ok(rows)
     }
-    Ok(rows)
+}
+
+/// Folds a routine update into the one of the same entity, device and
+/// category still waiting, if any: it takes the newer text and change and
+/// keeps its send time. True when folded.
+async fn fold(db: &impl ConnectionTrait, row: &notification::ActiveModel) -> Result<bool> {
+    let folded = notification::Entity::update_many()
+        .col_expr(
+            notification::Column::Title,
+            Expr::value(row.title.clone().unwrap()),
+        )
+        .col_expr(
+            notification::Column::Body,
+            Expr::value(row.body.clone().unwrap()),
+        )
+        .col_expr(
+            notification::Column::Data,
+            Expr::value(row.data.clone().unwrap()),
+        )
+        .col_expr(
+            notification::Column::ChangeSeq,
+            Expr::value(row.change_seq.clone().unwrap()),
+        )
+        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(waiting_like(row))
+        .filter(notification::Column::Category.eq(row.category.clone().unwrap()))
+        .exec(db)
+        .await?;
+    Ok(folded.rows_affected > 0)
+}
+
+/// Withdraws the routine updates of the entity still waiting for the device
+/// an urgent notice (a completion, say) is about to reach.
+async fn withdraw_routine(
+    db: &impl ConnectionTrait,
+    row: &notification::ActiveModel,
+) -> Result<()> {
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Cancelled),
+        )
+        .col_expr(
+            notification::Column::Error,
+            Expr::value("superseded by a newer notice"),
+        )
+        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(waiting_like(row))
+        .filter(notification::Column::Category.eq(entity::enums::NotificationCategory::TaskUpdated))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Never-attempted notifications for the same device and entity as `row`.
+fn waiting_like(row: &notification::ActiveModel) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(notification::Column::DeviceId.eq(row.device_id.clone().unwrap()))
+        .add(notification::Column::CollapseKey.eq(row.collapse_key.clone().unwrap()))
+        .add(notification::Column::Status.eq(NotificationStatus::Pending))
+        .add(notification::Column::Attempts.eq(0))
+}
+
+/// Creates the router's cursors when missing: the change cursor at the
+/// newest change and the overdue cursor at now, so turning push on replays
+/// no history. `Application::build` calls it before the server accepts
+/// writes, so no write through it is skipped.
+pub async fn ensure_cursors(db: &DatabaseConnection) -> Result<()> {
+    let newest = changelog::newest_seq(db).await?;
+    let txn = db.begin().await?;
+    for (name, start) in [(CURSOR, newest), (OVERDUE, Utc::now().timestamp_millis())] {
+        push_cursor::Entity::insert(push_cursor::ActiveModel {
+            name: Set(name.to_owned()),
+            seq: Set(start),
+        })
+        .on_conflict(
+            OnConflict::column(push_cursor::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Where cursor `name` stands.
+async fn cursor(db: &DatabaseConnection, name: &str) -> Result<i64> {
+    match push_cursor::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+    {
+        Some(row) => Ok(row.seq),
+        None => {
+            ensure_cursors(db).await?;
+            push_cursor::Entity::find_by_id(name.to_owned())
+                .one(db)
+                .await?
+                .map(|row| row.seq)
+                .ok_or_else(|| Error::Internal("push cursor vanished".into()))
+        }
+    }
 }

@@ -3,22 +3,43 @@
 //! it concerns; the router then checks each recipient (active, allowed to
 //! see the entity, preference on) and fans it out to their devices.
 //!
-//! - task assigned → the assignee;
+//! - task assigned → the assignee (with the count of their open tasks as
+//!   the app's badge);
+//! - task started or its progress moved → the task's creator and the
+//!   building's clients, folded per task (see [`Announcement::collapsible`]);
 //! - task completed → the building's clients and the task's creator;
-//! - task blocked → the organisation's administrators;
+//! - task blocked, or overdue → the organisation's administrators (overdue:
+//!   when its due time is set in the past here, and when it falls due, by
+//!   the router's scan through [`overdue`]);
 //! - violation opened, inspection failed, critical compliance alert → the
-//!   building's clients and the organisation's administrators.
+//!   building's clients and the organisation's administrators;
+//! - clock in / out → administrators (who opt in to `CLOCK_EVENT`).
 //!
 //! The actor of a change is never told about it.
 
-use entity::enums::{ChangeOp, EntityType, NotificationCategory, Role};
+use chrono::{DateTime, Utc};
+use entity::enums::{ChangeOp, EntityType, NotificationCategory, Role, TaskStatus};
 use entity::ids::{BuildingId, OrganizationId, UserId};
-use entity::{building_client, change, user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use entity::{building, building_client, change, task, user};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait as _, QueryFilter, QuerySelect,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::Result;
+
+/// APNs priority of a notice to show at once.
+const URGENT: i32 = 10;
+/// APNs priority of a notice the phone may deliver when convenient.
+const ROUTINE: i32 = 5;
+/// Statuses of a task still to be done.
+pub const OPEN: [TaskStatus; 4] = [
+    TaskStatus::Pending,
+    TaskStatus::Assigned,
+    TaskStatus::InProgress,
+    TaskStatus::Blocked,
+];
 
 /// What one change announces, before it reaches devices.
 #[derive(Debug, Clone)]
@@ -37,6 +58,46 @@ pub struct Announcement {
     pub entity_id: Uuid,
     /// Who it concerns (the actor already removed).
     pub recipients: Vec<UserId>,
+    /// `URGENT` (10) or `ROUTINE` (5), as APNs priorities.
+    pub priority: i32,
+    /// Passes quiet hours (critical compliance alerts).
+    pub critical: bool,
+    /// A routine update: waits `push.collapse_window_secs`, and later
+    /// updates of the entity fold into it while it waits, so a burst is one
+    /// notification; an urgent notice of the entity replaces it.
+    pub collapsible: bool,
+    /// The app icon's badge.
+    pub badge: Option<u32>,
+}
+
+impl Announcement {
+    fn new(
+        category: NotificationCategory,
+        title: impl Into<String>,
+        body: String,
+        path: String,
+        (entity_type, entity_id): (&'static str, Uuid),
+        recipients: Vec<UserId>,
+    ) -> Self {
+        Self {
+            category,
+            title: title.into(),
+            body,
+            path,
+            entity_type,
+            entity_id,
+            recipients,
+            priority: URGENT,
+            critical: false,
+            collapsible: false,
+            badge: None,
+        }
+    }
+
+    /// The key that groups notices of one entity (APNs collapse and thread id).
+    pub fn collapse_key(&self) -> String {
+        format!("{}:{}", self.entity_type, self.entity_id)
+    }
 }
 
 /// The announcements of one change (usually none).
@@ -70,96 +131,198 @@ pub async fn announcements(
     let mut out = Vec::new();
     match change.entity_type {
         EntityType::Task => {
-            let task = |category, title: &str, recipients| Announcement {
-                category,
-                title: title.into(),
-                body: text("title"),
-                path: format!("tasks/{id}"),
-                entity_type: "TASK",
-                entity_id: id,
-                recipients,
+            let task = |category, title: &str, recipients| {
+                Announcement::new(
+                    category,
+                    title,
+                    text("title"),
+                    format!("tasks/{id}"),
+                    ("TASK", id),
+                    recipients,
+                )
             };
+            let status = text("status");
+            let creator: Option<UserId> = snapshot
+                .get("created_by")
+                .and_then(Value::as_str)
+                .and_then(|c| c.parse().ok());
             if touched("assignee_id")
                 && let Some(assignee) = snapshot
                     .get("assignee_id")
                     .and_then(Value::as_str)
-                    .and_then(|a| a.parse().ok())
+                    .and_then(|a| a.parse::<UserId>().ok())
             {
-                out.push(task(
+                let mut assigned = task(
                     NotificationCategory::TaskAssigned,
                     "New task assigned",
                     vec![assignee],
-                ));
+                );
+                assigned.badge = Some(open_tasks_of(db, assignee).await?);
+                out.push(assigned);
             }
-            if touched("status") && text("status") == "COMPLETED" {
+            let progressed = change.op == ChangeOp::Updated
+                && (touched("progress") || (touched("status") && status == "IN_PROGRESS"));
+            if progressed && matches!(status.as_str(), "IN_PROGRESS" | "ASSIGNED") {
                 let mut recipients = clients_of(db, building).await?;
-                if let Some(creator) = snapshot
-                    .get("created_by")
-                    .and_then(Value::as_str)
-                    .and_then(|c| c.parse().ok())
-                {
-                    recipients.push(creator);
-                }
+                recipients.extend(creator);
+                let mut update = task(
+                    NotificationCategory::TaskUpdated,
+                    "Task in progress",
+                    recipients,
+                );
+                update.body = format!("{} — {}% done", text("title"), progress(snapshot));
+                update.priority = ROUTINE;
+                update.collapsible = true;
+                out.push(update);
+            }
+            if touched("status") && status == "COMPLETED" {
+                let mut recipients = clients_of(db, building).await?;
+                recipients.extend(creator);
                 out.push(task(
                     NotificationCategory::TaskCompleted,
                     "Task completed",
                     recipients,
                 ));
             }
-            if touched("status") && text("status") == "BLOCKED" {
+            if touched("status") && status == "BLOCKED" {
                 out.push(task(
                     NotificationCategory::TaskBlocked,
                     "Task blocked",
                     admins_of(db, change.org_id).await?,
                 ));
             }
+            let due: Option<DateTime<Utc>> = snapshot
+                .get("due_at")
+                .and_then(Value::as_str)
+                .and_then(|d| d.parse().ok());
+            let open = !matches!(status.as_str(), "COMPLETED" | "CANCELLED");
+            if touched("due_at") && open && due.is_some_and(|due| due <= change.created_at) {
+                out.push(task(
+                    NotificationCategory::TaskOverdue,
+                    "Task overdue",
+                    admins_of(db, change.org_id).await?,
+                ));
+            }
+        }
+        EntityType::TimeEntry => {
+            let clocked_out = touched("clock_out_at") && snapshot["clock_out_at"].is_string();
+            if change.op == ChangeOp::Created || clocked_out {
+                let worker: Option<UserId> = snapshot
+                    .get("worker_id")
+                    .and_then(Value::as_str)
+                    .and_then(|w| w.parse().ok());
+                let who = match worker {
+                    Some(w) => user::Entity::find_by_id(w).one(db).await?.map(|u| u.name),
+                    None => None,
+                };
+                let place = match building {
+                    Some(b) => building::Entity::find_by_id(b)
+                        .one(db)
+                        .await?
+                        .map(|b| b.name),
+                    None => None,
+                };
+                let verb = if clocked_out {
+                    "clocked out"
+                } else {
+                    "clocked in"
+                };
+                let mut notice = Announcement::new(
+                    NotificationCategory::ClockEvent,
+                    format!("{} {verb}", who.unwrap_or_else(|| "A worker".into())),
+                    place.unwrap_or_default(),
+                    match worker {
+                        Some(w) => format!("workers/{w}"),
+                        None => "workers".into(),
+                    },
+                    ("TIME_ENTRY", id),
+                    admins_of(db, change.org_id).await?,
+                );
+                notice.priority = ROUTINE;
+                out.push(notice);
+            }
         }
         EntityType::Violation if change.op == ChangeOp::Created => {
-            out.push(Announcement {
-                category: NotificationCategory::Violation,
-                title: format!("Violation {} issued", text("code")),
-                body: text("description"),
-                path: compliance_path(building),
-                entity_type: "VIOLATION",
-                entity_id: id,
-                recipients: clients_and_admins(db, change.org_id, building).await?,
-            });
+            out.push(Announcement::new(
+                NotificationCategory::Violation,
+                format!("Violation {} issued", text("code")),
+                text("description"),
+                compliance_path(building),
+                ("VIOLATION", id),
+                clients_and_admins(db, change.org_id, building).await?,
+            ));
         }
         EntityType::Inspection if touched("result") && text("result") == "FAILED" => {
-            out.push(Announcement {
-                category: NotificationCategory::Inspection,
-                title: "Inspection failed".into(),
-                body: format!("{} inspection failed", text("kind")),
-                path: compliance_path(building),
-                entity_type: "INSPECTION",
-                entity_id: id,
-                recipients: clients_and_admins(db, change.org_id, building).await?,
-            });
+            out.push(Announcement::new(
+                NotificationCategory::Inspection,
+                "Inspection failed",
+                format!("{} inspection failed", text("kind")),
+                compliance_path(building),
+                ("INSPECTION", id),
+                clients_and_admins(db, change.org_id, building).await?,
+            ));
         }
         EntityType::ComplianceAlert
             if change.op == ChangeOp::Created && text("severity") == "CRITICAL" =>
         {
-            out.push(Announcement {
-                category: NotificationCategory::ComplianceAlert,
-                title: "Critical compliance alert".into(),
-                body: text("message"),
-                path: compliance_path(building),
-                entity_type: "COMPLIANCE_ALERT",
-                entity_id: id,
-                recipients: clients_and_admins(db, change.org_id, building).await?,
-            });
+            let mut alert = Announcement::new(
+                NotificationCategory::ComplianceAlert,
+                "Critical compliance alert",
+                text("message"),
+                compliance_path(building),
+                ("COMPLIANCE_ALERT", id),
+                clients_and_admins(db, change.org_id, building).await?,
+            );
+            alert.critical = true;
+            out.push(alert);
         }
         _ => {}
     }
+    Ok(finish(out, change.actor_id))
+}
+
+/// The notice of a task that fell due unfinished (nobody's change: every
+/// administrator is told).
+pub async fn overdue(db: &impl ConnectionTrait, task: &task::Model) -> Result<Vec<Announcement>> {
+    let notice = Announcement::new(
+        NotificationCategory::TaskOverdue,
+        "Task overdue",
+        task.title.clone(),
+        format!("tasks/{}", task.id),
+        ("TASK", task.id.into_uuid()),
+        admins_of(db, task.org_id).await?,
+    );
+    Ok(finish(vec![notice], None))
+}
+
+/// Each recipient once, never the actor; announcements nobody gets dropped.
+fn finish(mut out: Vec<Announcement>, actor: Option<UserId>) -> Vec<Announcement> {
     for announcement in &mut out {
         announcement.recipients.sort();
         announcement.recipients.dedup();
-        announcement
-            .recipients
-            .retain(|r| Some(*r) != change.actor_id);
+        announcement.recipients.retain(|r| Some(*r) != actor);
     }
     out.retain(|a| !a.recipients.is_empty());
-    Ok(out)
+    out
+}
+
+/// A task snapshot's progress, in percent.
+fn progress(snapshot: &Value) -> i64 {
+    snapshot
+        .get("progress")
+        .and_then(Value::as_i64)
+        .unwrap_or_default()
+}
+
+/// How many unfinished tasks `worker` has (the badge of an assignment).
+async fn open_tasks_of(db: &impl ConnectionTrait, worker: UserId) -> Result<u32> {
+    let count = task::Entity::find()
+        .filter(task::Column::AssigneeId.eq(worker))
+        .filter(task::Column::Status.is_in(OPEN))
+        .filter(task::Column::DeletedAt.is_null())
+        .count(db)
+        .await?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
 /// `buildings/<id>/compliance`.
@@ -201,6 +364,7 @@ async fn admins_of(db: &impl ConnectionTrait, org: OrganizationId) -> Result<Vec
         .await?)
 }
 
+/// The building's clients and the organisation's administrators.
 async fn clients_and_admins(
     db: &impl ConnectionTrait,
     org: OrganizationId,

@@ -1,14 +1,12 @@
-//! The push sender: claims due `notifications` rows, hands them to the
-//! provider and records what it said.
+//! The push sender: claims due `notifications` rows, provider by provider,
+//! hands them to the provider and records what it said.
 //!
 //! Claiming marks rows `SENDING` and counts the attempt in one transaction
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances share the
 //! queue; SQLite's IMMEDIATE transaction serialises claimers). A row left
-//! `SENDING` for longer than [`STUCK`] belongs to a sender that died and is
-//! claimed again: at-least-once, like the providers themselves.
-//!
-//! Only Expo devices are served so far; rows for APNs devices stay `PENDING`
-//! until the APNs sender exists.
+//! `SENDING` for longer than `push.claim_timeout_secs` belongs to a sender
+//! that died between claim and answer, and is claimed again: at-least-once,
+//! like the providers themselves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,36 +25,43 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::expo::CHUNK;
-use super::{Message, Outcome, PushSender};
+use super::{Message, Outcome, PushSender, Senders, metrics};
 use crate::config::PushSettings;
 use crate::db::begin_write;
 use crate::error::Result;
 
-/// A claim older than this is presumed abandoned by a crashed sender.
-const STUCK: Duration = Duration::from_secs(60);
 /// The longest retry delay.
 const MAX_BACKOFF_MS: u64 = 3_600_000;
 
 /// Sends until `shutdown`, waking on `queued` or the poll interval.
 pub async fn run(
     db: DatabaseConnection,
-    sender: Arc<dyn PushSender>,
+    senders: Senders,
     settings: PushSettings,
     queued: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
     let poll = Duration::from_millis(settings.worker_interval_ms);
     loop {
-        loop {
-            match send_due(&db, sender.as_ref(), &settings).await {
-                // A full batch suggests more are due right now.
-                Ok(claimed) if claimed == CHUNK => continue,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "push sending failed; will retry");
-                    break;
+        for provider in senders.providers() {
+            let Some(sender) = senders.of(provider) else {
+                continue;
+            };
+            loop {
+                match send_due(&db, provider, sender.as_ref(), &settings).await {
+                    // A full batch suggests more are due right now.
+                    Ok(claimed) if claimed == CHUNK => continue,
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, "push sending failed; will retry");
+                        break;
+                    }
                 }
             }
+        }
+        match queue_depth(&db).await {
+            Ok(depth) => metrics::queue_depth(depth),
+            Err(error) => tracing::debug!(%error, "push queue depth unknown"),
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -66,14 +71,15 @@ pub async fn run(
     }
 }
 
-/// Claims up to one chunk of due Expo notifications, sends them and records
-/// the outcomes; returns how many were claimed.
+/// Claims up to one chunk of `provider`'s due notifications, sends them
+/// and records the outcomes; returns how many were claimed.
 pub async fn send_due(
     db: &DatabaseConnection,
+    provider: PushProvider,
     sender: &dyn PushSender,
     settings: &PushSettings,
 ) -> Result<usize> {
-    let claimed = claim(db, PushProvider::Expo).await?;
+    let claimed = claim(db, provider, settings).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
@@ -92,8 +98,14 @@ pub async fn send_due(
                     title: row.title.clone(),
                     body: row.body.clone(),
                     data: row.data.clone(),
-                    channel_id: None,
                     priority: row.priority,
+                    collapse_key: row.collapse_key.clone(),
+                    badge: row
+                        .data
+                        .get("badge")
+                        .and_then(serde_json::Value::as_u64)
+                        .and_then(|b| u32::try_from(b).ok()),
+                    sandbox: matches!(device.environment.as_str(), "sandbox" | "development"),
                 });
                 sendable.push(row);
             }
@@ -108,27 +120,43 @@ pub async fn send_due(
     }
     let started = std::time::Instant::now();
     let outcomes = sender.send(&messages).await;
+    metrics::send_latency(provider, started.elapsed());
     tracing::debug!(
         messages = messages.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
+        ?provider,
         "push batch sent"
     );
     for (i, row) in sendable.into_iter().enumerate() {
         let outcome = outcomes.get(i).cloned().unwrap_or(Outcome::Retry {
             reason: "the sender returned no outcome".into(),
         });
+        metrics::outcome(provider, &outcome, row.attempts >= settings.max_attempts);
         record(db, settings, row, outcome).await?;
     }
     Ok(claimed.len())
+}
+
+/// Notifications waiting or in flight.
+async fn queue_depth(db: &DatabaseConnection) -> Result<u64> {
+    use sea_orm::PaginatorTrait as _;
+    Ok(notification::Entity::find()
+        .filter(
+            notification::Column::Status
+                .is_in([NotificationStatus::Pending, NotificationStatus::Sending]),
+        )
+        .count(db)
+        .await?)
 }
 
 /// Marks due rows of `provider`'s devices `SENDING`, counting the attempt.
 async fn claim(
     db: &DatabaseConnection,
     provider: PushProvider,
+    settings: &PushSettings,
 ) -> Result<Vec<notification::Model>> {
     let now = Utc::now();
-    let stuck_since = now - chrono::Duration::from_std(STUCK).unwrap_or_default();
+    let stuck_since = now - chrono::Duration::seconds(settings.claim_timeout_secs as i64);
     let txn = begin_write(db).await?;
     let due = Condition::any()
         .add(
@@ -187,7 +215,7 @@ async fn claim(
 }
 
 /// Stores one provider outcome on its row (and deactivates dead tokens).
-async fn record(
+pub async fn record(
     db: &DatabaseConnection,
     settings: &PushSettings,
     row: &notification::Model,
@@ -203,6 +231,11 @@ async fn record(
                 )
                 .col_expr(notification::Column::ProviderTicket, Expr::value(ticket))
                 .col_expr(notification::Column::SentAt, Expr::value(now))
+                // A new ticket has a receipt of its own to read.
+                .col_expr(
+                    notification::Column::ReceiptCheckedAt,
+                    Expr::value(None::<chrono::DateTime<Utc>>),
+                )
                 .col_expr(notification::Column::Error, Expr::value(None::<String>))
                 .col_expr(notification::Column::UpdatedAt, Expr::value(now))
                 .filter(notification::Column::Id.eq(row.id))
@@ -230,22 +263,33 @@ async fn record(
         }
         Outcome::DeadToken { reason } => {
             tracing::info!(notification.id = %row.id, device.id = %row.device_id, %reason, "push token is dead; device deactivated");
-            let txn = begin_write(db).await?;
-            finish(&txn, row.id, NotificationStatus::Failed, Some(reason)).await?;
-            device::Entity::update_many()
-                .col_expr(device::Column::Active, Expr::value(false))
-                .col_expr(device::Column::UpdatedAt, Expr::value(now))
-                .filter(device::Column::Id.eq(row.device_id))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
+            deactivate(db, row, reason).await?;
         }
     }
     Ok(())
 }
 
+/// Fails `row` with the provider's `reason` and deactivates its device,
+/// whose token the provider says is dead.
+pub async fn deactivate(
+    db: &DatabaseConnection,
+    row: &notification::Model,
+    reason: String,
+) -> Result<()> {
+    let txn = begin_write(db).await?;
+    finish(&txn, row.id, NotificationStatus::Failed, Some(reason)).await?;
+    device::Entity::update_many()
+        .col_expr(device::Column::Active, Expr::value(false))
+        .col_expr(device::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(device::Column::Id.eq(row.device_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Ends a row in a final `status`.
-async fn finish(
+pub async fn finish(
     db: &impl sea_orm::ConnectionTrait,
     id: NotificationId,
     status: NotificationStatus,
@@ -263,7 +307,7 @@ async fn finish(
 
 /// Exponential backoff with "equal jitter": between half and all of
 /// `base · 2^(attempts-1)`, so retries of a burst do not arrive together.
-fn backoff(base_ms: u64, attempts: i32) -> chrono::Duration {
+pub fn backoff(base_ms: u64, attempts: i32) -> chrono::Duration {
     let exponent = attempts.saturating_sub(1).clamp(0, 30) as u32;
     let full = std::cmp::min(base_ms.saturating_mul(1 << exponent), MAX_BACKOFF_MS);
     let jittered = rand::rng().random_range(full / 2..=full);

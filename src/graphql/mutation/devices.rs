@@ -1,13 +1,16 @@
 //! Push devices and notification preferences: the caller's own settings,
 //! private to them (not versioned, not in the change log).
 
-use async_graphql::{Context, InputObject, Object};
-use entity::enums::{NotificationCategory, PushProvider};
+use async_graphql::{Context, ID, InputObject, Object};
+use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
 
 use crate::domain::devices::{self, NewDevice};
+use crate::domain::notifications::{self, NotificationFilter};
 use crate::domain::preferences::{self, Preference, parse_clock};
+use crate::graphql::connection::{IdConnection, from_page};
 use crate::graphql::context::ContextExt;
-use crate::graphql::objects::device::{Device, NotificationPreference};
+use crate::graphql::inputs::parse_opt;
+use crate::graphql::objects::device::{Device, Notification, NotificationPreference};
 
 /// Quiet hours as `HH:MM` times of day in your time zone.
 #[derive(InputObject)]
@@ -70,6 +73,24 @@ impl DeviceMutation {
         Ok(devices::unregister(&state.db, ctx.principal()?, &token).await?)
     }
 
+    /// Sends a test notification to each of your active devices (whose
+    /// provider is on); answers with the queued notifications, whose status
+    /// `notifications` shows. `UNAVAILABLE` when push is off.
+    async fn send_test_notification(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Notification>> {
+        let state = ctx.state()?;
+        let queued = notifications::send_test(
+            &state.db,
+            ctx.principal()?,
+            &state.push.providers(),
+            &state.settings.push.deep_link_scheme,
+        )
+        .await?;
+        Ok(queued.into_iter().map(Notification).collect())
+    }
+
     /// Changes the listed categories; the others stay as they are. Returns
     /// every category's setting.
     async fn update_notification_preferences(
@@ -112,6 +133,32 @@ impl DeviceQuery {
             .into_iter()
             .map(Device)
             .collect())
+    }
+
+    /// The push delivery log, oldest first: administrators see their
+    /// organisation's (optionally one user's), everyone else their own
+    /// (`FORBIDDEN` for someone else's `userId`).
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+        status: Option<NotificationStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IdConnection<Notification>> {
+        let state = ctx.state()?;
+        let filter = NotificationFilter {
+            user_id: parse_opt(&user_id, "user")?,
+            status,
+        };
+        let page = notifications::list(
+            &state.db,
+            ctx.principal()?,
+            &filter,
+            &ctx.page(first, after)?,
+        )
+        .await?;
+        Ok(from_page(page, |n| n.id.into_uuid(), Notification))
     }
 
     /// Your setting for every notification category.

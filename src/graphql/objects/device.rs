@@ -1,9 +1,9 @@
-//! The `Device` and `NotificationPreference` types.
+//! The `Device`, `NotificationPreference` and `Notification` types.
 
 use async_graphql::{ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::device;
-use entity::enums::{NotificationCategory, PushProvider};
+use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
+use entity::{device, notification};
 
 use super::gid;
 use crate::domain::preferences::{Preference, format_clock};
@@ -81,5 +81,69 @@ impl From<Preference> for NotificationPreference {
                 end: format_clock(end),
             }),
         }
+    }
+}
+
+/// One push notification to one device: an entry of the delivery log.
+pub struct Notification(pub notification::Model);
+
+#[Object]
+impl Notification {
+    /// Unique id; ids grow with creation time.
+    async fn id(&self) -> ID {
+        gid(self.0.id)
+    }
+    /// The recipient.
+    async fn user_id(&self) -> ID {
+        gid(self.0.user_id)
+    }
+    /// The device it is for.
+    async fn device_id(&self) -> ID {
+        gid(self.0.device_id)
+    }
+    /// What it is about.
+    async fn category(&self) -> NotificationCategory {
+        self.0.category
+    }
+    /// Alert title.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Alert body.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// The screen it opens, e.g. `fieldsync://tasks/<id>`.
+    async fn deep_link(&self) -> Option<&str> {
+        self.0.data.get("url").and_then(serde_json::Value::as_str)
+    }
+    /// `PENDING` (waiting: for its time, quiet hours, a retry), `SENDING`,
+    /// `SENT` (the provider accepted it), `FAILED` or `CANCELLED`.
+    async fn status(&self) -> NotificationStatus {
+        self.0.status
+    }
+    /// Delivery attempts so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    /// The provider's id for the accepted message (Expo ticket, `apns-id`).
+    async fn provider_ticket(&self) -> Option<&str> {
+        self.0.provider_ticket.as_deref().filter(|t| !t.is_empty())
+    }
+    /// The provider's last error, if any (e.g. `apns 410: Unregistered`).
+    async fn last_error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// When it was queued.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the next attempt is due (while `PENDING`).
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.status == NotificationStatus::Pending).then_some(self.0.next_attempt_at)
+    }
+    /// When the provider accepted it.
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
     }
 }

@@ -1,0 +1,111 @@
+//! The push delivery log (`notifications` rows: status, attempts, the
+//! provider's answer), readable by administrators for their organisation
+//! and by everyone else for themselves; and test notifications to one's
+//! own devices.
+
+use chrono::Utc;
+use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
+use entity::ids::{NotificationId, UserId};
+use entity::{device, notification};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use serde_json::json;
+
+use super::pagination::{Page, PageRequest, paginate};
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+
+/// Which notifications to list.
+#[derive(Debug, Clone, Default)]
+pub struct NotificationFilter {
+    /// One recipient; administrators may name anyone in their organisation,
+    /// others only themselves. Unset: the whole organisation for
+    /// administrators, oneself for others.
+    pub user_id: Option<UserId>,
+    /// One delivery state.
+    pub status: Option<NotificationStatus>,
+}
+
+/// A page of the delivery log, oldest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    filter: &NotificationFilter,
+    page: &PageRequest,
+) -> Result<Page<notification::Model>> {
+    let mut select =
+        notification::Entity::find().filter(notification::Column::OrgId.eq(principal.org_id));
+    match filter.user_id {
+        Some(user) if user != principal.user_id && !principal.is_admin() => {
+            return Err(Error::forbidden(
+                "only administrators read other users' notifications",
+            ));
+        }
+        Some(user) => select = select.filter(notification::Column::UserId.eq(user)),
+        None if principal.is_admin() => {}
+        None => select = select.filter(notification::Column::UserId.eq(principal.user_id)),
+    }
+    if let Some(status) = filter.status {
+        select = select.filter(notification::Column::Status.eq(status));
+    }
+    paginate(db, select, notification::Column::Id, page).await
+}
+
+/// Queues a test notification to each of the caller's active devices whose
+/// provider is on; answers with the queued rows.
+pub async fn send_test(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    providers: &[PushProvider],
+    deep_link_scheme: &str,
+) -> Result<Vec<notification::Model>> {
+    if providers.is_empty() {
+        return Err(Error::Unavailable(
+            "push notifications are off on this server".into(),
+        ));
+    }
+    let devices = device::Entity::find()
+        .filter(device::Column::UserId.eq(principal.user_id))
+        .filter(device::Column::Active.eq(true))
+        .filter(device::Column::Provider.is_in(providers.to_vec()))
+        .all(db)
+        .await?;
+    if devices.is_empty() {
+        return Err(Error::bad_input(
+            "you have no registered device to send a test notification to",
+        ));
+    }
+    let now = Utc::now();
+    let mut queued = Vec::with_capacity(devices.len());
+    for device in devices {
+        let row = notification::Model {
+            id: NotificationId::new(),
+            org_id: principal.org_id,
+            user_id: principal.user_id,
+            device_id: device.id,
+            change_seq: None,
+            category: NotificationCategory::Test,
+            title: "Test notification".into(),
+            body: "Push notifications reach this device.".into(),
+            data: json!({
+                "url": format!("{deep_link_scheme}://settings/notifications"),
+                "entityType": "DEVICE",
+                "entityId": device.id.to_string(),
+            }),
+            collapse_key: None,
+            priority: 10,
+            status: NotificationStatus::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            provider_ticket: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+            receipt_checked_at: None,
+        };
+        queued.push(row.into_active_model().reset_all().insert(db).await?);
+    }
+    Ok(queued)
+}
