@@ -77,6 +77,8 @@ pub struct Application {
 impl Application {
     /// Binds the listener of `state.settings.server.bind`.
     pub async fn build(state: AppState) -> anyhow::Result<Self> {
+        // Installed before any job counts anything.
+        telemetry::metrics();
         // Before serving, so no write made through this server predates the
         // router's first cursor (which starts at the newest change).
         if !state.push.providers().is_empty() {

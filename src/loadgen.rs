@@ -15,6 +15,7 @@
 
 mod api;
 mod mutator;
+pub mod push_burst;
 mod report;
 mod rss;
 mod subscriber;

@@ -99,6 +99,14 @@ enum Command {
         /// Password of the demo logins.
         #[arg(long, env = "FIELDSYNC_LOADGEN_PASSWORD", default_value = "demo")]
         password: String,
+        /// Instead of subscribers: time a burst of this many push
+        /// notifications from change to provider (the server's
+        /// `push.expo_base_url` must point at `--mock-expo`).
+        #[arg(long)]
+        push_burst: Option<usize>,
+        /// Where the push burst's mock Expo listens.
+        #[arg(long, default_value = "127.0.0.1:18390")]
+        mock_expo: std::net::SocketAddr,
     },
     /// Create a user in an organisation.
     CreateUser {
@@ -184,7 +192,21 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             server_pid,
             org,
             password,
+            push_burst,
+            mock_expo,
         } => {
+            if let Some(notifications) = push_burst {
+                let options = fieldsync::loadgen::push_burst::BurstOptions {
+                    url,
+                    org,
+                    password,
+                    notifications,
+                    mock: mock_expo,
+                };
+                let report = fieldsync::loadgen::push_burst::run(&options).await?;
+                print!("{report}");
+                return Ok(());
+            }
             let options = fieldsync::loadgen::Options {
                 url,
                 org,

@@ -45,7 +45,7 @@ impl Api {
     }
 
     /// Runs one operation; its `data`, or the first error's message.
-    async fn call(
+    pub(super) async fn call(
         &self,
         token: Option<&str>,
         query: &str,

@@ -111,7 +111,7 @@ pub async fn send_due(
             }
             // Signed out (or rejected) since it was queued.
             None => {
-                finish(db, row.id, NotificationStatus::Cancelled, None).await?;
+                finish(db, row, NotificationStatus::Cancelled, None).await?;
             }
         }
     }
@@ -238,7 +238,7 @@ pub async fn record(
                 )
                 .col_expr(notification::Column::Error, Expr::value(None::<String>))
                 .col_expr(notification::Column::UpdatedAt, Expr::value(now))
-                .filter(notification::Column::Id.eq(row.id))
+                .filter(unchanged(row))
                 .exec(db)
                 .await?;
         }
@@ -253,13 +253,13 @@ pub async fn record(
                 .col_expr(notification::Column::NextAttemptAt, Expr::value(next))
                 .col_expr(notification::Column::Error, Expr::value(reason))
                 .col_expr(notification::Column::UpdatedAt, Expr::value(now))
-                .filter(notification::Column::Id.eq(row.id))
+                .filter(unchanged(row))
                 .exec(db)
                 .await?;
         }
         Outcome::Retry { reason } | Outcome::Failed { reason } => {
             tracing::warn!(notification.id = %row.id, attempts = row.attempts, %reason, "push failed");
-            finish(db, row.id, NotificationStatus::Failed, Some(reason)).await?;
+            finish(db, row, NotificationStatus::Failed, Some(reason)).await?;
         }
         Outcome::DeadToken { reason } => {
             tracing::info!(notification.id = %row.id, device.id = %row.device_id, %reason, "push token is dead; device deactivated");
@@ -277,7 +277,7 @@ pub async fn deactivate(
     reason: String,
 ) -> Result<()> {
     let txn = begin_write(db).await?;
-    finish(&txn, row.id, NotificationStatus::Failed, Some(reason)).await?;
+    finish(&txn, row, NotificationStatus::Failed, Some(reason)).await?;
     device::Entity::update_many()
         .col_expr(device::Column::Active, Expr::value(false))
         .col_expr(device::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -291,7 +291,7 @@ pub async fn deactivate(
 /// Ends a row in a final `status`.
 pub async fn finish(
     db: &impl sea_orm::ConnectionTrait,
-    id: NotificationId,
+    row: &notification::Model,
     status: NotificationStatus,
     error: Option<String>,
 ) -> Result<()> {
@@ -299,10 +299,21 @@ pub async fn finish(
         .col_expr(notification::Column::Status, Expr::value(status))
         .col_expr(notification::Column::Error, Expr::value(error))
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(notification::Column::Id.eq(id))
+        .filter(unchanged(row))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// `row`, if nobody wrote it since it was read: a sender that outlived its
+/// claim (a provider that answered after `push.claim_timeout_secs`, when
+/// another sender had claimed the row again) must not overwrite the newer
+/// outcome.
+fn unchanged(row: &notification::Model) -> Condition {
+    Condition::all()
+        .add(notification::Column::Id.eq(row.id))
+        .add(notification::Column::Status.eq(row.status))
+        .add(notification::Column::Attempts.eq(row.attempts))
 }
 
 /// Exponential backoff with "equal jitter": between half and all of

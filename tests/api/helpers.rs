@@ -117,10 +117,22 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts a server after `adjust` has changed the test settings.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_prepared(backend, adjust, |_| {}).await
+}
+
+/// Starts a server after `adjust` has changed the test settings and
+/// `prepare` the state built from them (to swap in a fake APNs transport,
+/// say).
+pub async fn spawn_app_prepared(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+    prepare: impl FnOnce(&mut AppState),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(&backend, dir.path());
     adjust(&mut settings);
-    let state = AppState::connect(settings).await.expect("state");
+    let mut state = AppState::connect(settings).await.expect("state");
+    prepare(&mut state);
     let demo = demo::seed(&state.db, "Demo").await.expect("demo org");
     let other = demo::seed(&state.db, "Other Org")
         .await
