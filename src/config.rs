@@ -247,9 +247,13 @@ pub struct WsSettings {
     pub max_message_bytes: usize,
     /// Open connections one user may hold; past it the newest closes 4429.
     pub max_connections_per_user: usize,
-    /// Outbound messages queued per connection; a peer too slow to drain
-    /// them is closed 1013.
+    /// Outbound messages queued per connection; a subscription waits for
+    /// room, and a peer that makes none within `slow_consumer_grace_ms` is
+    /// closed 1013.
     pub outbound_queue: usize,
+    /// How long a full outbound queue may stay full before the connection
+    /// is closed 1013.
+    pub slow_consumer_grace_ms: u64,
 }
 
 impl Default for WsSettings {
@@ -262,6 +266,7 @@ impl Default for WsSettings {
             max_message_bytes: 64 * 1024,
             max_connections_per_user: 20,
             outbound_queue: 256,
+            slow_consumer_grace_ms: 5000,
         }
     }
 }
@@ -527,6 +532,9 @@ impl Settings {
         }
         if !(8..=65_536).contains(&ws.outbound_queue) {
             return invalid("ws.outbound_queue", "must be 8 to 65536");
+        }
+        if !(100..=600_000).contains(&ws.slow_consumer_grace_ms) {
+            return invalid("ws.slow_consumer_grace_ms", "must be 100 to 600000");
         }
         Ok(())
     }

@@ -13,7 +13,8 @@
 //! - 4429 a second `connection_init`, or too many connections for the user;
 //! - 1001 the peer sent nothing for two keep-alive intervals;
 //! - 1009 a message larger than `ws.max_message_bytes`;
-//! - 1013 the outbound queue filled, or the database failed during init.
+//! - 1013 the outbound queue stayed full for `ws.slow_consumer_grace_ms`,
+//!   or the database failed during init.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,7 +74,11 @@ struct Connection {
 pub async fn serve(socket: WebSocket, protocol: Protocol, state: WsState) {
     let settings = state.http.app.settings.ws.clone();
     let (sink, mut stream) = socket.split();
-    let (outbox, writer) = Outbox::start(sink, settings.outbound_queue);
+    let (outbox, writer) = Outbox::start(
+        sink,
+        settings.outbound_queue,
+        Duration::from_millis(settings.slow_consumer_grace_ms),
+    );
     let mut connection = Connection {
         protocol,
         state,
@@ -439,6 +444,11 @@ impl Operation {
             // results answer a request, like protocol messages.
             let delivery = slot.take().unwrap_or(Delivery::CONTROL);
             let worker = delivery.worker.map(|w| (key.clone(), w));
+            // A replay produces far faster than any socket drains: wait for
+            // room rather than overflow (the feed catches up from the log).
+            if !outbox.room().await {
+                return id;
+            }
             if !outbox.send_ranked(next_text(&id, &response, protocol), delivery.lane, worker) {
                 return id;
             }

@@ -71,15 +71,19 @@ impl Lanes {
 /// Shared between the writer and everything that writes. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    /// Bounded by `capacity`: when full, the peer is not reading fast enough
-    /// even with locations coalesced, and the connection is closed 1013 "try
-    /// again later" (see [`Outbox::send_ranked`]); the client resumes from
-    /// its last cursor. Nothing waits on it, so a slow peer never stalls the
-    /// connection task or another operation.
+    /// Bounded by `capacity`: subscriptions wait for room
+    /// ([`Outbox::room`]); when it stays full for the grace period, the peer
+    /// is not reading fast enough even with locations coalesced, and the
+    /// connection is closed 1013 "try again later"; the client resumes from
+    /// its last cursor. The connection task never waits on it.
     queue: Arc<Mutex<Lanes>>,
     capacity: usize,
+    /// How long [`Outbox::room`] waits for a full queue to drain.
+    grace: Duration,
     /// Wakes the writer when something is queued.
     ready: Arc<Notify>,
+    /// Wakes those waiting for room when the writer took a message.
+    drained: Arc<Notify>,
     /// The first close asked for wins.
     closing: Arc<OnceLock<Closing>>,
     /// Cancelled once a close is asked for or the socket fails.
@@ -91,11 +95,14 @@ impl Outbox {
     pub fn start(
         sink: SplitSink<WebSocket, Message>,
         capacity: usize,
+        grace: Duration,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let outbox = Self {
             queue: Arc::new(Mutex::new(Lanes::default())),
             capacity,
+            grace,
             ready: Arc::new(Notify::new()),
+            drained: Arc::new(Notify::new()),
             closing: Arc::new(OnceLock::new()),
             done: CancellationToken::new(),
         };
@@ -127,8 +134,7 @@ impl Outbox {
             let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
             if queue.len >= self.capacity {
                 drop(queue);
-                tracing::info!("outbound queue full; closing the slow connection");
-                self.close_now(1013, "try again later");
+                self.close_slow();
                 return false;
             }
             queue.push(message, lane, worker);
@@ -138,10 +144,51 @@ impl Outbox {
     }
 
     fn pop(&self) -> Option<Message> {
-        self.queue
+        let message = self
+            .queue
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .pop()
+            .pop();
+        self.drained.notify_waiters();
+        message
+    }
+
+    /// Waits until the queue has room for one more message. False when the
+    /// connection is closing, or when the peer made no room within the
+    /// grace period: it is then closed 1013 and resumes from its cursor.
+    pub async fn room(&self) -> bool {
+        let deadline = tokio::time::Instant::now() + self.grace;
+        loop {
+            if self.done.is_cancelled() {
+                return false;
+            }
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            let len = self
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len;
+            if len < self.capacity {
+                return true;
+            }
+            tokio::select! {
+                _ = &mut drained => {}
+                _ = self.done.cancelled() => return false,
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.close_slow();
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Closes a connection whose peer does not read fast enough.
+    fn close_slow(&self) {
+        tracing::info!("outbound queue full; closing the slow connection");
+        metrics::counter!("fieldsync_ws_slow_consumers_closed_total").increment(1);
+        self.close_now(1013, "try again later");
     }
 
     /// Closes after what is already queued, with `code` and `reason`.
@@ -184,10 +231,17 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, outbox: Outbox) {
                 _ = outbox.ready.notified() => continue,
             }
         };
-        if let Err(e) = sink.send(message).await {
-            tracing::debug!(error = %e, "websocket write failed");
-            outbox.done.cancel();
-            return;
+        // A peer that stopped reading blocks the write once the socket's
+        // buffers are full; closing must not wait for it.
+        tokio::select! {
+            sent = sink.send(message) => {
+                if let Err(e) = sent {
+                    tracing::debug!(error = %e, "websocket write failed");
+                    outbox.done.cancel();
+                    return;
+                }
+            }
+            _ = outbox.done.cancelled() => break,
         }
     }
     let Some(closing) = outbox.closing.get() else {

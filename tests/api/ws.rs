@@ -587,3 +587,134 @@ async fn a_message_past_the_size_limit_closes_1009_and_the_server_stays_healthy(
     send(&mut socket, subscribe("ok", &query, json!({}))).await;
     assert_eq!(recv_operation(&mut socket).await["type"], "next");
 }
+
+/// The server's count of sockets closed 1013.
+async fn slow_consumers_closed(app: &TestApp) -> u64 {
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("fieldsync_ws_slow_consumers_closed_total "))
+        .map_or(0, |v| v.trim().parse().expect("a count"))
+}
+
+/// A socket with a tiny receive buffer, so a peer that stops reading fills
+/// the server's queue after a few dozen events rather than megabytes.
+async fn connect_slow(app: &TestApp) -> Socket {
+    let address: std::net::SocketAddr = app.address["http://".len()..].parse().expect("address");
+    let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+    tcp.set_recv_buffer_size(2048).expect("small buffer");
+    let stream = tcp.connect(address).await.expect("connected");
+    let mut request = ws_url(app).into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", TRANSPORT.parse().expect("header"));
+    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .expect("upgraded");
+    socket
+}
+
+/// The versions of `task` in a `changes` event, if it is one of `task`'s.
+fn version_of(event: &Value, task: &Value) -> Option<(i64, String)> {
+    let change = &event["payload"]["data"]["changes"];
+    (change["entityId"] == *task).then(|| {
+        (
+            change["version"].as_i64().expect("version"),
+            change["cursor"].as_str().expect("cursor").to_owned(),
+        )
+    })
+}
+
+#[tokio::test]
+async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.ws.outbound_queue = 8;
+        s.ws.slow_consumer_grace_ms = 300;
+    })
+    .await;
+    let task = app
+        .query(
+            &app.admin(),
+            "{ tasks(first: 1) { edges { node { id version } } } }",
+        )
+        .await
+        .nodes("tasks")[0]
+        .clone();
+    let (id, first_version) = (task["id"].clone(), task["version"].as_i64().unwrap());
+    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
+        .await
+        .unwrap();
+    let start = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let watch = "subscription($after: String) { changes(entityTypes: [TASK], after: $after) { cursor entityId version snapshot } }";
+    let mut slow = connect_slow(&app).await;
+    init(&mut slow, &app.admin()).await;
+    send(&mut slow, subscribe("s", watch, json!({ "after": start }))).await;
+    let closed_before = slow_consumers_closed(&app).await;
+
+    // Write without reading until the server gives up on the socket.
+    let mut writes = 0;
+    while slow_consumers_closed(&app).await == closed_before {
+        assert!(writes < 3000, "the queue never filled");
+        for _ in 0..20 {
+            writes += 1;
+            app.graphql(
+                Some(&app.admin()),
+                "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }",
+                json!({ "id": id, "p": writes % 90 + 1 }),
+            )
+            .await
+            .ok();
+        }
+    }
+    let last_version = first_version + writes;
+
+    // What was already on its way arrives, then the 1013 close.
+    let mut seen = Vec::new();
+    let mut cursor = start.clone();
+    loop {
+        let frame = tokio::time::timeout(WAIT, slow.next())
+            .await
+            .expect("a frame in time")
+            .expect("open")
+            .expect("frame");
+        match frame {
+            Message::Text(text) => {
+                let event: Value = serde_json::from_str(&text).unwrap();
+                if let Some((version, at)) = version_of(&event, &id) {
+                    seen.push(version);
+                    cursor = at;
+                }
+            }
+            Message::Close(Some(frame)) => {
+                assert_eq!(u16::from(frame.code), 1013, "{frame:?}");
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!((seen.len() as i64) < writes, "closed before the end");
+
+    // Resuming from the last cursor received delivers the rest, once each.
+    let mut resumed = ready(&app, &app.admin()).await;
+    send(
+        &mut resumed,
+        subscribe("r", watch, json!({ "after": cursor })),
+    )
+    .await;
+    while seen.last() != Some(&last_version) {
+        let event = recv_operation(&mut resumed).await;
+        if let Some((version, _)) = version_of(&event, &id) {
+            seen.push(version);
+        }
+    }
+    let expected: Vec<i64> = (first_version + 1..=last_version).collect();
+    assert_eq!(seen, expected, "no gap, no duplicate");
+}
