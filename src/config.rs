@@ -248,11 +248,10 @@ pub struct WsSettings {
     /// Open connections one user may hold; past it the newest closes 4429.
     pub max_connections_per_user: usize,
     /// Outbound messages queued per connection; a subscription waits for
-    /// room, and a peer that makes none within `slow_consumer_grace_ms` is
-    /// closed 1013.
+    /// room (protocol messages have a little headroom above it).
     pub outbound_queue: usize,
-    /// How long a full outbound queue may stay full before the connection
-    /// is closed 1013.
+    /// How long the peer may take nothing from a full outbound queue before
+    /// the connection is closed 1013.
     pub slow_consumer_grace_ms: u64,
 }
 

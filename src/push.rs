@@ -22,7 +22,10 @@ pub mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use entity::enums::PushProvider;
+use chrono::{DateTime, Utc};
+use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
+use entity::ids::NotificationId;
+use entity::{device, notification};
 use futures_util::future::BoxFuture;
 use sea_orm::Iterable as _;
 use serde_json::Value;
@@ -53,6 +56,58 @@ pub struct Message {
     pub badge: Option<u32>,
     /// The device belongs to a development build (APNs sandbox).
     pub sandbox: bool,
+}
+
+/// A notification's content, before it is addressed to devices.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Preference category.
+    pub category: NotificationCategory,
+    /// Alert title.
+    pub title: String,
+    /// Alert body.
+    pub body: String,
+    /// Custom payload for the app (deep link, entity type and id, badge).
+    pub data: Value,
+    /// Collapse key and thread id.
+    pub collapse_key: Option<String>,
+    /// APNs-style priority.
+    pub priority: i32,
+}
+
+impl Draft {
+    /// The outbox row of this draft for `device`, first due at `due`;
+    /// `change_seq` is the change it announces, if any.
+    pub fn for_device(
+        &self,
+        device: &device::Model,
+        change_seq: Option<i64>,
+        due: DateTime<Utc>,
+    ) -> notification::Model {
+        let now = Utc::now();
+        notification::Model {
+            id: NotificationId::new(),
+            org_id: device.org_id,
+            user_id: device.user_id,
+            device_id: device.id,
+            change_seq,
+            category: self.category,
+            title: self.title.clone(),
+            body: self.body.clone(),
+            data: self.data.clone(),
+            collapse_key: self.collapse_key.clone(),
+            priority: self.priority,
+            status: NotificationStatus::Pending,
+            attempts: 0,
+            next_attempt_at: due,
+            provider_ticket: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+            receipt_checked_at: None,
+        }
+    }
 }
 
 /// What the provider said about one message.

@@ -72,11 +72,19 @@ pub async fn authenticate_session(
 /// Loads an active, undeleted user as a principal.
 pub async fn load(db: &impl ConnectionTrait, user_id: UserId) -> Result<Principal> {
     match user::Entity::find_by_id(user_id).one(db).await? {
-        Some(user) if user.active && user.deleted_at.is_none() => Ok(Principal {
+        Some(user) if user.active && user.deleted_at.is_none() => Ok(Principal::from(&user)),
+        _ => Err(Error::Unauthenticated("account is not active".into())),
+    }
+}
+
+impl From<&user::Model> for Principal {
+    /// The user as a principal; whether they may act at all (active, not
+    /// deleted) is the caller's check.
+    fn from(user: &user::Model) -> Self {
+        Principal {
             user_id: user.id,
             org_id: user.org_id,
             role: user.role,
-        }),
-        _ => Err(Error::Unauthenticated("account is not active".into())),
+        }
     }
 }

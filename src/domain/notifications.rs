@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
-use entity::ids::{NotificationId, UserId};
+use entity::ids::UserId;
 use entity::{device, notification};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -15,6 +15,7 @@ use serde_json::json;
 use super::pagination::{Page, PageRequest, paginate};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
+use crate::push::Draft;
 
 /// Which notifications to list.
 #[derive(Debug, Clone, Default)]
@@ -76,15 +77,9 @@ pub async fn send_test(
             "you have no registered device to send a test notification to",
         ));
     }
-    let now = Utc::now();
     let mut queued = Vec::with_capacity(devices.len());
-    for device in devices {
-        let row = notification::Model {
-            id: NotificationId::new(),
-            org_id: principal.org_id,
-            user_id: principal.user_id,
-            device_id: device.id,
-            change_seq: None,
+    for device in &devices {
+        let draft = Draft {
             category: NotificationCategory::Test,
             title: "Test notification".into(),
             body: "Push notifications reach this device.".into(),
@@ -95,16 +90,8 @@ pub async fn send_test(
             }),
             collapse_key: None,
             priority: 10,
-            status: NotificationStatus::Pending,
-            attempts: 0,
-            next_attempt_at: now,
-            provider_ticket: None,
-            error: None,
-            created_at: now,
-            updated_at: now,
-            sent_at: None,
-            receipt_checked_at: None,
         };
+        let row = draft.for_device(device, None, Utc::now());
         queued.push(row.into_active_model().reset_all().insert(db).await?);
     }
     Ok(queued)

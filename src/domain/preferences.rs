@@ -2,9 +2,11 @@
 //! the user's time zone. A category without a stored row is at its default
 //! (on, except clock events, which admins opt in to), without quiet hours.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use entity::enums::NotificationCategory;
-use entity::ids::NotificationPreferenceId;
+use entity::ids::{NotificationPreferenceId, UserId};
 use entity::notification_preference as preference;
 use sea_orm::Iterable;
 use sea_orm::{
@@ -29,6 +31,26 @@ pub struct Preference {
     pub quiet_hours: Option<(i32, i32)>,
 }
 
+impl Preference {
+    /// A category's setting until the user changes it: on, except clock
+    /// events, without quiet hours.
+    fn default_for(category: NotificationCategory) -> Self {
+        Self {
+            category,
+            enabled: category != NotificationCategory::ClockEvent,
+            quiet_hours: None,
+        }
+    }
+
+    fn stored(row: &preference::Model) -> Self {
+        Self {
+            category: row.category,
+            enabled: row.enabled,
+            quiet_hours: row.quiet_start_minute.zip(row.quiet_end_minute),
+        }
+    }
+}
+
 /// Every category's setting for the caller, in a stable order.
 pub async fn list(db: &impl ConnectionTrait, principal: &Principal) -> Result<Vec<Preference>> {
     let stored = preference::Entity::find()
@@ -38,18 +60,33 @@ pub async fn list(db: &impl ConnectionTrait, principal: &Principal) -> Result<Ve
     Ok(NotificationCategory::iter()
         .map(
             |category| match stored.iter().find(|p| p.category == category) {
-                Some(row) => Preference {
-                    category,
-                    enabled: row.enabled,
-                    quiet_hours: row.quiet_start_minute.zip(row.quiet_end_minute),
-                },
-                None => Preference {
-                    category,
-                    enabled: category != NotificationCategory::ClockEvent,
-                    quiet_hours: None,
-                },
+                Some(row) => Preference::stored(row),
+                None => Preference::default_for(category),
             },
         )
+        .collect())
+}
+
+/// Each of `users`' setting for one category, in one query.
+pub async fn of_users(
+    db: &impl ConnectionTrait,
+    users: &[UserId],
+    category: NotificationCategory,
+) -> Result<HashMap<UserId, Preference>> {
+    let stored = preference::Entity::find()
+        .filter(preference::Column::UserId.is_in(users.to_vec()))
+        .filter(preference::Column::Category.eq(category))
+        .all(db)
+        .await?;
+    Ok(users
+        .iter()
+        .map(|user| {
+            let preference = match stored.iter().find(|p| p.user_id == *user) {
+                Some(row) => Preference::stored(row),
+                None => Preference::default_for(category),
+            };
+            (*user, preference)
+        })
         .collect())
 }
 

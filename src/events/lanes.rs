@@ -25,17 +25,6 @@ pub enum Lane {
     Location = 4,
 }
 
-impl Lane {
-    /// Every lane, most urgent first.
-    pub const ALL: [Lane; 5] = [
-        Lane::Control,
-        Lane::Compliance,
-        Lane::Assignment,
-        Lane::Status,
-        Lane::Location,
-    ];
-}
-
 /// How one message should be delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {

@@ -19,21 +19,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::enums::{EntityType, NotificationStatus, PushProvider};
-use entity::ids::{NotificationId, TaskId};
+use entity::enums::{EntityType, NotificationCategory, NotificationStatus, PushProvider};
+use entity::ids::{OrganizationId, TaskId, UserId};
 use entity::{change, device, notification, push_cursor, task, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait as _, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel as _, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
-use super::quiet;
 use super::rules::{self, Announcement};
-use crate::auth::principal;
+use super::{Draft, quiet};
+use crate::auth::Principal;
 use crate::config::PushSettings;
 use crate::db::begin_write;
 use crate::domain::{preferences, tasks};
@@ -106,7 +106,7 @@ pub struct Router {
 /// A notification row to queue, and whether it is a routine update that
 /// folds into one still waiting.
 struct Queued {
-    row: notification::ActiveModel,
+    row: notification::Model,
     collapsible: bool,
 }
 
@@ -194,7 +194,7 @@ impl Router {
             } else {
                 withdraw_routine(&txn, &item.row).await?;
             }
-            notification::Entity::insert(item.row)
+            notification::Entity::insert(item.row.into_active_model().reset_all())
                 .on_conflict(
                     OnConflict::columns([
                         notification::Column::ChangeSeq,
@@ -218,125 +218,102 @@ impl Router {
         Ok(count)
     }
 
-    /// The notifications of one announcement: to each recipient who is
-    /// active, in the organisation, still allowed to see the task (a push
-    /// never tells what a query would not) and has the category on, on each
-    /// of their active devices of a provider that is on.
+    /// The notifications of one announcement: to each recipient who is an
+    /// active member of the organisation, still allowed to see the task (a
+    /// push never tells what a query would not) and has the category on, on
+    /// each of their active devices of a provider that is on. Recipients,
+    /// their preferences and their devices are read in one query each.
     async fn address(
         &self,
         db: &impl ConnectionTrait,
         announcement: &Announcement,
-        org: entity::ids::OrganizationId,
+        org: OrganizationId,
         seq: i64,
         task: Option<TaskId>,
     ) -> Result<Vec<Queued>> {
-        let settings = &self.settings;
+        let users = user::Entity::find()
+            .filter(user::Column::Id.is_in(announcement.recipients.clone()))
+            .filter(user::Column::OrgId.eq(org))
+            .filter(user::Column::Active.eq(true))
+            .filter(user::Column::DeletedAt.is_null())
+            .all(db)
+            .await?;
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let preferences = preferences::of_users(db, &ids, announcement.category).await?;
+        let devices = device::Entity::find()
+            .filter(device::Column::UserId.is_in(ids))
+            .filter(device::Column::Active.eq(true))
+            .filter(device::Column::Provider.is_in(self.providers.clone()))
+            .all(db)
+            .await?;
+        let draft = self.draft(announcement);
+        let now = Utc::now();
+        let mut rows = Vec::new();
+        for user in &users {
+            let Some(preference) = preferences.get(&user.id).filter(|p| p.enabled) else {
+                continue;
+            };
+            if let Some(task) = task
+                && tasks::get(db, &Principal::from(user), task).await.is_err()
+            {
+                continue;
+            }
+            let mut due = now;
+            if announcement.collapsible {
+                due += chrono::Duration::seconds(self.settings.collapse_window_secs as i64);
+            }
+            if let Some(window) = preference.quiet_hours
+                && !announcement.critical
+                && let Some(end) = quiet::hold_until(&user.time_zone, window, now)
+            {
+                due = due.max(end);
+            }
+            rows.extend(
+                devices
+                    .iter()
+                    .filter(|d| d.user_id == user.id)
+                    .map(|device| Queued {
+                        row: draft.for_device(device, Some(seq), due),
+                        collapsible: announcement.collapsible,
+                    }),
+            );
+        }
+        Ok(rows)
+    }
+
+    /// The content of an announcement's notifications.
+    fn draft(&self, announcement: &Announcement) -> Draft {
         let mut data = json!({
-            "url": format!("{}://{}", settings.deep_link_scheme, announcement.path),
+            "url": format!("{}://{}", self.settings.deep_link_scheme, announcement.path),
             "entityType": announcement.entity_type,
             "entityId": announcement.entity_id.to_string(),
         });
         if let Some(badge) = announcement.badge {
             data["badge"] = json!(badge);
         }
-        let now = Utc::now();
-        let mut rows = Vec::new();
-        for recipient in &announcement.recipients {
-            // An inactive or deleted user gets nothing.
-            let Ok(who) = principal::load(db, *recipient).await else {
-                continue;
-            };
-            if who.org_id != org {
-                continue;
-            }
-            if let Some(task) = task
-                && tasks::get(db, &who, task).await.is_err()
-            {
-                continue;
-            }
-            let preferences = preferences::list(db, &who).await?;
-            let Some(preference) = preferences
-                .iter()
-                .find(|p| p.category == announcement.category && p.enabled)
-            else {
-                continue;
-            };
-            let mut due = now;
-            if announcement.collapsible {
-                due += chrono::Duration::seconds(settings.collapse_window_secs as i64);
-            }
-            if let Some(window) = preference.quiet_hours
-                && !announcement.critical
-            {
-                let zone = user::Entity::find_by_id(who.user_id)
-                    .one(db)
-                    .await?
-                    .map(|u| u.time_zone)
-                    .unwrap_or_default();
-                if let Some(end) = quiet::hold_until(&zone, window, now) {
-                    due = due.max(end);
-                }
-            }
-            let devices = device::Entity::find()
-                .filter(device::Column::UserId.eq(who.user_id))
-                .filter(device::Column::Active.eq(true))
-                .filter(device::Column::Provider.is_in(self.providers.clone()))
-                .all(db)
-                .await?;
-            rows.extend(devices.into_iter().map(|device| Queued {
-                collapsible: announcement.collapsible,
-                row: notification::ActiveModel {
-                    id: Set(NotificationId::new()),
-                    org_id: Set(org),
-                    user_id: Set(who.user_id),
-                    device_id: Set(device.id),
-                    change_seq: Set(Some(seq)),
-                    category: Set(announcement.category),
-                    title: Set(announcement.title.clone()),
-                    body: Set(announcement.body.clone()),
-                    data: Set(data.clone()),
-                    collapse_key: Set(Some(announcement.collapse_key())),
-                    priority: Set(announcement.priority),
-                    status: Set(NotificationStatus::Pending),
-                    attempts: Set(0),
-                    next_attempt_at: Set(due),
-                    provider_ticket: Set(None),
-                    error: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    sent_at: Set(None),
-                    receipt_checked_at: Set(None),
-                },
-            }));
+        Draft {
+            category: announcement.category,
+            title: announcement.title.clone(),
+            body: announcement.body.clone(),
+            data,
+            collapse_key: Some(announcement.collapse_key()),
+            priority: announcement.priority,
         }
-        Ok(rows)
     }
 }
 
 /// Folds a routine update into the one of the same entity, device and
 /// category still waiting, if any: it takes the newer text and change and
 /// keeps its send time. True when folded.
-async fn fold(db: &impl ConnectionTrait, row: &notification::ActiveModel) -> Result<bool> {
+async fn fold(db: &impl ConnectionTrait, row: &notification::Model) -> Result<bool> {
     let folded = notification::Entity::update_many()
-        .col_expr(
-            notification::Column::Title,
-            Expr::value(row.title.clone().unwrap()),
-        )
-        .col_expr(
-            notification::Column::Body,
-            Expr::value(row.body.clone().unwrap()),
-        )
-        .col_expr(
-            notification::Column::Data,
-            Expr::value(row.data.clone().unwrap()),
-        )
-        .col_expr(
-            notification::Column::ChangeSeq,
-            Expr::value(row.change_seq.clone().unwrap()),
-        )
+        .col_expr(notification::Column::Title, Expr::value(row.title.clone()))
+        .col_expr(notification::Column::Body, Expr::value(row.body.clone()))
+        .col_expr(notification::Column::Data, Expr::value(row.data.clone()))
+        .col_expr(notification::Column::ChangeSeq, Expr::value(row.change_seq))
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(waiting_like(row))
-        .filter(notification::Column::Category.eq(row.category.clone().unwrap()))
+        .filter(notification::Column::Category.eq(row.category))
         .exec(db)
         .await?;
     Ok(folded.rows_affected > 0)
@@ -344,10 +321,7 @@ async fn fold(db: &impl ConnectionTrait, row: &notification::ActiveModel) -> Res
 
 /// Withdraws the routine updates of the entity still waiting for the device
 /// an urgent notice (a completion, say) is about to reach.
-async fn withdraw_routine(
-    db: &impl ConnectionTrait,
-    row: &notification::ActiveModel,
-) -> Result<()> {
+async fn withdraw_routine(db: &impl ConnectionTrait, row: &notification::Model) -> Result<()> {
     notification::Entity::update_many()
         .col_expr(
             notification::Column::Status,
@@ -359,17 +333,17 @@ async fn withdraw_routine(
         )
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(waiting_like(row))
-        .filter(notification::Column::Category.eq(entity::enums::NotificationCategory::TaskUpdated))
+        .filter(notification::Column::Category.eq(NotificationCategory::TaskUpdated))
         .exec(db)
         .await?;
     Ok(())
 }
 
 /// Never-attempted notifications for the same device and entity as `row`.
-fn waiting_like(row: &notification::ActiveModel) -> sea_orm::Condition {
-    sea_orm::Condition::all()
-        .add(notification::Column::DeviceId.eq(row.device_id.clone().unwrap()))
-        .add(notification::Column::CollapseKey.eq(row.collapse_key.clone().unwrap()))
+fn waiting_like(row: &notification::Model) -> Condition {
+    Condition::all()
+        .add(notification::Column::DeviceId.eq(row.device_id))
+        .add(notification::Column::CollapseKey.eq(row.collapse_key.clone()))
         .add(notification::Column::Status.eq(NotificationStatus::Pending))
         .add(notification::Column::Attempts.eq(0))
 }

@@ -444,18 +444,14 @@ impl Operation {
             // results answer a request, like protocol messages.
             let delivery = slot.take().unwrap_or(Delivery::CONTROL);
             let worker = delivery.worker.map(|w| (key.clone(), w));
-            // A replay produces far faster than any socket drains: wait for
-            // room rather than overflow (the feed catches up from the log).
-            if !outbox.room().await {
-                return id;
-            }
-            if !outbox.send_ranked(next_text(&id, &response, protocol), delivery.lane, worker) {
+            let text = next_text(&id, &response, protocol);
+            if !outbox.send_waiting(text, delivery.lane, worker).await {
                 return id;
             }
         }
         // The last lane, so it never overtakes a result of this operation.
         let complete = ServerMessage::Complete { id: &id }.to_text(protocol);
-        outbox.send_ranked(complete, Lane::Location, None);
+        outbox.send_waiting(complete, Lane::Location, None).await;
         id
     }
 }

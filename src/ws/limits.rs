@@ -42,12 +42,6 @@ impl ConnectionCounts {
         })
     }
 
-    /// How many connections `user` holds now.
-    pub fn count(&self, user: UserId) -> usize {
-        let users = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        users.get(&user).map_or(0, HashMap::len)
-    }
-
     /// Closes every connection of `user` with `code` and `reason`.
     pub fn close_user(&self, user: UserId, code: u16, reason: &str) {
         let outboxes: Vec<Outbox> = {

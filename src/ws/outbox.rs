@@ -10,6 +10,7 @@ use async_graphql::futures_util::SinkExt;
 use async_graphql::futures_util::stream::SplitSink;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use uuid::Uuid;
@@ -20,6 +21,9 @@ use crate::events::lanes::Lane;
 /// How long the writer may spend flushing queued messages and the close
 /// frame to a peer that has stopped reading.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Room kept above `capacity` for protocol messages (pongs, keep-alives,
+/// errors), which never wait: a queue that full is closed 1013 at once.
+const CONTROL_HEADROOM: usize = 32;
 
 /// The close frame the writer sends last.
 #[derive(Debug)]
@@ -34,10 +38,23 @@ struct Closing {
 /// Messages waiting for the socket: one FIFO per [`Lane`], the most urgent
 /// lane served first. A std `Mutex`: held only to push or pop, never across
 /// an `.await`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Lanes {
     lanes: [VecDeque<Queued>; 5],
     len: usize,
+    /// When the writer last took a message: a full queue is a slow peer
+    /// only once the writer has made no progress for the grace period.
+    last_pop: Instant,
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Self {
+            lanes: Default::default(),
+            len: 0,
+            last_pop: Instant::now(),
+        }
+    }
 }
 
 /// A queued message and, for worker states, whose state it carries.
@@ -64,6 +81,7 @@ impl Lanes {
     fn pop(&mut self) -> Option<Message> {
         let queued = self.lanes.iter_mut().find_map(VecDeque::pop_front)?;
         self.len -= 1;
+        self.last_pop = Instant::now();
         Some(queued.message)
     }
 }
@@ -71,14 +89,15 @@ impl Lanes {
 /// Shared between the writer and everything that writes. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    /// Bounded by `capacity`: subscriptions wait for room
-    /// ([`Outbox::room`]); when it stays full for the grace period, the peer
-    /// is not reading fast enough even with locations coalesced, and the
-    /// connection is closed 1013 "try again later"; the client resumes from
-    /// its last cursor. The connection task never waits on it.
+    /// Bounded by `capacity`: operation results wait for room
+    /// ([`Outbox::send_waiting`]); when the writer takes nothing from a full
+    /// queue for the grace period, the peer is not reading fast enough even
+    /// with locations coalesced, and the connection is closed 1013 "try
+    /// again later"; the client resumes from its last cursor. Protocol
+    /// messages never wait (the connection task never blocks on a peer).
     queue: Arc<Mutex<Lanes>>,
     capacity: usize,
-    /// How long [`Outbox::room`] waits for a full queue to drain.
+    /// How long a full queue may go without the writer taking from it.
     grace: Duration,
     /// Wakes the writer when something is queued.
     ready: Arc<Notify>,
@@ -115,32 +134,65 @@ impl Outbox {
         self.send_message(Message::Text(text.into()))
     }
 
-    /// Queues any frame as a protocol message; false when the connection is closing.
+    /// Queues any frame as a protocol message, without waiting; false when
+    /// the connection is closing. Past the control headroom, closes 1013.
     pub fn send_message(&self, message: Message) -> bool {
-        self.enqueue(message, Lane::Control, None)
-    }
-
-    /// Queues an operation's result in its lane; `worker` names the worker
-    /// whose whole state it carries. False when the connection is closing.
-    pub fn send_ranked(&self, text: String, lane: Lane, worker: Option<(Arc<str>, Uuid)>) -> bool {
-        self.enqueue(Message::Text(text.into()), lane, worker)
-    }
-
-    fn enqueue(&self, message: Message, lane: Lane, worker: Option<(Arc<str>, Uuid)>) -> bool {
         if self.done.is_cancelled() {
             return false;
         }
         {
             let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-            if queue.len >= self.capacity {
+            if queue.len >= self.capacity + CONTROL_HEADROOM {
                 drop(queue);
                 self.close_slow();
                 return false;
             }
-            queue.push(message, lane, worker);
+            queue.push(message, Lane::Control, None);
         }
         self.ready.notify_one();
         true
+    }
+
+    /// Queues an operation's result in its lane once there is room; `worker`
+    /// names the worker whose whole state it carries. A replay produces far
+    /// faster than any socket drains, so this is where it waits. False when
+    /// the connection is closing, or when the writer took nothing from the
+    /// full queue for the grace period: the connection is then closed 1013.
+    pub async fn send_waiting(
+        &self,
+        text: String,
+        lane: Lane,
+        worker: Option<(Arc<str>, Uuid)>,
+    ) -> bool {
+        let mut pending = Some((Message::Text(text.into()), worker));
+        loop {
+            if self.done.is_cancelled() {
+                return false;
+            }
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            let stalled_at = {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if queue.len < self.capacity
+                    && let Some((message, worker)) = pending.take()
+                {
+                    queue.push(message, lane, worker);
+                    drop(queue);
+                    self.ready.notify_one();
+                    return true;
+                }
+                queue.last_pop + self.grace
+            };
+            tokio::select! {
+                _ = &mut drained => {}
+                _ = self.done.cancelled() => return false,
+                _ = tokio::time::sleep_until(stalled_at) => {
+                    self.close_slow();
+                    return false;
+                }
+            }
+        }
     }
 
     fn pop(&self) -> Option<Message> {
@@ -151,37 +203,6 @@ impl Outbox {
             .pop();
         self.drained.notify_waiters();
         message
-    }
-
-    /// Waits until the queue has room for one more message. False when the
-    /// connection is closing, or when the peer made no room within the
-    /// grace period: it is then closed 1013 and resumes from its cursor.
-    pub async fn room(&self) -> bool {
-        let deadline = tokio::time::Instant::now() + self.grace;
-        loop {
-            if self.done.is_cancelled() {
-                return false;
-            }
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            let len = self
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .len;
-            if len < self.capacity {
-                return true;
-            }
-            tokio::select! {
-                _ = &mut drained => {}
-                _ = self.done.cancelled() => return false,
-                _ = tokio::time::sleep_until(deadline) => {
-                    self.close_slow();
-                    return false;
-                }
-            }
-        }
     }
 
     /// Closes a connection whose peer does not read fast enough.
@@ -201,6 +222,16 @@ impl Outbox {
         self.request_close(code, reason, false);
     }
 
+    /// Resolves when the writer should give up on a write the peer does
+    /// not take: at once for a close without draining (the peer is not
+    /// reading), after [`CLOSE_GRACE`] for a draining one.
+    async fn abandoned(&self) {
+        self.done.cancelled().await;
+        if self.closing.get().is_none_or(|c| c.drain) {
+            tokio::time::sleep(CLOSE_GRACE).await;
+        }
+    }
+
     fn request_close(&self, code: u16, reason: &str, drain: bool) {
         let _ = self.closing.set(Closing {
             code,
@@ -213,11 +244,6 @@ impl Outbox {
     /// Resolves once the connection is closing.
     pub async fn closed(&self) {
         self.done.cancelled().await
-    }
-
-    /// True once the connection is closing.
-    pub fn is_closed(&self) -> bool {
-        self.done.is_cancelled()
     }
 }
 
@@ -232,7 +258,7 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, outbox: Outbox) {
             }
         };
         // A peer that stopped reading blocks the write once the socket's
-        // buffers are full; closing must not wait for it.
+        // buffers are full; closing must not wait for it forever.
         tokio::select! {
             sent = sink.send(message) => {
                 if let Err(e) = sent {
@@ -241,7 +267,7 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, outbox: Outbox) {
                     return;
                 }
             }
-            _ = outbox.done.cancelled() => break,
+            _ = outbox.abandoned() => break,
         }
     }
     let Some(closing) = outbox.closing.get() else {

@@ -33,14 +33,6 @@ impl Protocol {
             _ => None,
         }
     }
-
-    /// The `Sec-WebSocket-Protocol` name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::TransportWs => "graphql-transport-ws",
-            Self::Legacy => "graphql-ws",
-        }
-    }
 }
 
 /// A message from the client, whichever protocol spelled it.

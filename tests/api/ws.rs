@@ -718,3 +718,54 @@ async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
     let expected: Vec<i64> = (first_version + 1..=last_version).collect();
     assert_eq!(seen, expected, "no gap, no duplicate");
 }
+
+#[tokio::test]
+async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.ws.outbound_queue = 8;
+        s.ws.keepalive_interval_ms = 300;
+    })
+    .await;
+    let task = app
+        .query(
+            &app.admin(),
+            "{ tasks(first: 1) { edges { node { id version } } } }",
+        )
+        .await
+        .nodes("tasks")[0]
+        .clone();
+    let (id, first_version) = (task["id"].clone(), task["version"].as_i64().unwrap());
+    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
+        .await
+        .unwrap();
+    let start = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let writes = 200;
+    for n in 0..writes {
+        app.graphql(
+            Some(&app.admin()),
+            "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }",
+            json!({ "id": id, "p": n % 90 + 1 }),
+        )
+        .await
+        .ok();
+    }
+
+    let mut socket = ready(&app, &app.admin()).await;
+    let watch = "subscription($after: String) { changes(entityTypes: [TASK], after: $after) { cursor entityId version snapshot } }";
+    send(
+        &mut socket,
+        subscribe("r", watch, json!({ "after": start })),
+    )
+    .await;
+    let mut seen = Vec::new();
+    while seen.last() != Some(&(first_version + writes)) {
+        let message = recv(&mut socket).await;
+        if message["type"] == "ping" {
+            send(&mut socket, json!({ "type": "pong" })).await;
+        } else if let Some((version, _)) = version_of(&message, &id) {
+            seen.push(version);
+        }
+    }
+    let expected: Vec<i64> = (first_version + 1..=first_version + writes).collect();
+    assert_eq!(seen, expected, "the whole replay, in order, on one socket");
+}
