@@ -39,7 +39,8 @@ pub enum ConflictStrategy {
 /// The fields that could not be merged, and where they were recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConflictReport {
-    /// The `sync_conflicts` row to resolve later (`None` under `REJECT`).
+    /// The `sync_conflicts` row to resolve later (`None` under `REJECT`, or
+    /// when an atomic `syncPush` rolled back).
     pub id: Option<SyncConflictId>,
     /// The fields in dispute with base, server and client values.
     pub fields: Vec<FieldConflict>,

@@ -87,7 +87,13 @@ pub async fn pull(
         .order_by_asc(change::Column::Seq)
         .limit(limit + 1);
     if !entity_types.is_empty() {
-        select = select.filter(change::Column::EntityType.is_in(entity_types.iter().copied()));
+        // Membership rows stay in: losing a building tombstones entities of
+        // the requested types (the output filter below drops the rest).
+        let types = entity_types
+            .iter()
+            .copied()
+            .chain([EntityType::BuildingWorker, EntityType::BuildingClient]);
+        select = select.filter(change::Column::EntityType.is_in(types));
     }
     let mut rows = select.all(db).await?;
     let has_more = rows.len() as u64 > limit;

@@ -120,11 +120,18 @@ pub async fn push_queue(
         return Ok(outcomes);
     }
     txn.rollback().await?;
-    // Nothing was written: what looked done is rolled back too.
+    // Nothing was written: what looked done is rolled back too, and so is
+    // the record of a conflict, which is left without an id to resolve.
     Ok(outcomes
         .into_iter()
         .map(|o| match o {
             PushOutcome::Done(r) if r.outcome != Outcome::Conflict => PushOutcome::RolledBack,
+            PushOutcome::Done(mut conflict) => {
+                if let Some(report) = &mut conflict.conflict {
+                    report.id = None;
+                }
+                PushOutcome::Done(conflict)
+            }
             other => other,
         })
         .collect())

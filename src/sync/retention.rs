@@ -1,8 +1,10 @@
-//! Change-log retention: a background job prunes change rows older than the
-//! retention period that a newer change of the same entity supersedes. The
-//! newest row of every entity stays, so a pull from the start still yields
-//! every entity as it stands; cursors older than retention are refused
-//! (`CURSOR_EXPIRED`) because the history between may be gone.
+//! Change-log retention: a background job prunes change rows that were
+//! superseded by a newer change of the same entity before the retention
+//! period began. The newest row of every entity stays, so a pull from the
+//! start still yields every entity as it stands; a row superseded within the
+//! period stays too, because a client with a cursor inside the period may
+//! hold that version (a merge base, a tombstone decision). Cursors older
+//! than retention are refused (`CURSOR_EXPIRED`).
 
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use crate::error::Result;
 /// How often the pruner runs.
 const INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Deletes superseded changes older than `retention_days`; returns how many.
+/// Deletes changes superseded before `retention_days` ago; returns how many.
 pub async fn prune(db: &impl ConnectionTrait, retention_days: u32) -> Result<u64> {
     let cutoff = Utc::now() - chrono::Duration::days(i64::from(retention_days));
     let backend = db.get_database_backend();
@@ -25,9 +27,10 @@ pub async fn prune(db: &impl ConnectionTrait, retention_days: u32) -> Result<u64
         "?"
     };
     let sql = format!(
-        "DELETE FROM changes WHERE created_at < {placeholder} AND EXISTS (\
+        "DELETE FROM changes WHERE EXISTS (\
          SELECT 1 FROM changes newer WHERE newer.entity_type = changes.entity_type \
-         AND newer.entity_id = changes.entity_id AND newer.seq > changes.seq)"
+         AND newer.entity_id = changes.entity_id AND newer.seq > changes.seq \
+         AND newer.created_at < {placeholder})"
     );
     let result = db
         .execute_raw(Statement::from_sql_and_values(

@@ -243,6 +243,7 @@ async fn an_unassigned_worker_pulls_tombstones_for_the_building_and_its_tasks(ba
     let w1 = app.demo.workers[0].to_string();
     let b1 = app.demo.buildings[0].to_string();
     let (_, cursor) = pull_all(&app, &worker, Value::Null).await;
+    let before_unassignment = cursor.clone();
     let seen: BTreeSet<String> = app
         .query(&worker, "{ tasks(first: 100) { edges { node { id } } } }")
         .await
@@ -291,6 +292,24 @@ async fn an_unassigned_worker_pulls_tombstones_for_the_building_and_its_tasks(ba
             "task {task} has a tombstone"
         );
     }
+    // A pull of tasks alone gets the task tombstones too.
+    let tasks_only = app
+        .graphql(
+            Some(&worker),
+            "query($a: String) { syncPull(after: $a, entityTypes: [TASK], limit: 1000) { changes { entityType entityId tombstone } } }",
+            json!({ "a": before_unassignment }),
+        )
+        .await
+        .ok()["syncPull"]["changes"]
+        .clone();
+    let task_tombstones: BTreeSet<String> = tasks_only
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|c| assert!(c["entityType"] == "TASK" && c["tombstone"] == true, "{c}"))
+        .map(|c| c["entityId"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(seen.is_subset(&task_tombstones), "{task_tombstones:?}");
     assert!(building_ids(&app, &worker).await.is_empty());
     let tasks = app
         .query(&worker, "{ tasks(first: 100) { edges { node { id } } } }")

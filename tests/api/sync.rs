@@ -11,7 +11,8 @@ use fieldsync::domain::task_rules::TaskPatch;
 use fieldsync::domain::task_writes::TaskUpdate;
 use fieldsync::domain::writes::ConflictStrategy;
 use fieldsync::sync::operations::{self, Operation};
-use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_app};
@@ -269,6 +270,84 @@ async fn pruning_keeps_the_newest_change_of_every_entity(backend: Backend) {
     assert_eq!(ours["snapshot"]["progress"], 83);
 }
 
+/// An atomic batch that meets a conflict writes nothing, the conflict's
+/// record included: it comes back without an id to resolve.
+async fn a_conflict_in_a_rolled_back_batch_has_no_id_to_resolve(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let task = &tasks_of(&app, &admin, "IN_PROGRESS").await[0];
+    let id = task["id"].as_str().unwrap();
+    app.graphql(
+        Some(&admin),
+        "mutation($id: ID!) { updateTask(id: $id, patch: { description: \"Server side\" }) { outcome } }",
+        json!({ "id": id }),
+    )
+    .await
+    .ok();
+    let ops = json!([
+        { "clientMutationId": "c-1", "updateTask": { "id": id, "expectedVersion": task["version"], "patch": { "description": "Phone side" } } },
+    ]);
+    let answer = app
+        .graphql(
+            Some(&admin),
+            "mutation($ops: [SyncOperationInput!]!) { syncPush(operations: $ops, atomic: true) { status result { conflict { id fields { field } } } } }",
+            json!({ "ops": ops }),
+        )
+        .await;
+    let result = &answer.ok()["syncPush"][0];
+    assert_eq!(result["status"], "CONFLICT", "{result}");
+    assert_eq!(result["result"]["conflict"]["id"], Value::Null);
+    assert_eq!(
+        result["result"]["conflict"]["fields"][0]["field"],
+        "description"
+    );
+    let open = app.query(&admin, "{ syncConflicts { id } }").await;
+    assert_eq!(
+        open.ok()["syncConflicts"],
+        json!([]),
+        "nothing was recorded"
+    );
+}
+
+/// A version superseded within the retention period stays, however old it
+/// is itself: a client whose cursor is inside the period may hold it.
+async fn pruning_keeps_a_version_superseded_within_retention(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let task = &tasks_of(&app, &admin, "IN_PROGRESS").await[0];
+    let id = task["id"].as_str().unwrap();
+    let task_id: uuid::Uuid = id.parse().unwrap();
+    let version = task["version"].as_i64().unwrap() as i32;
+    // The task's current version is 40 days old…
+    change::Entity::update_many()
+        .col_expr(
+            change::Column::CreatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::days(40)),
+        )
+        .filter(change::Column::EntityId.eq(task_id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    // …and is superseded today.
+    app.graphql(
+        Some(&admin),
+        "mutation($id: ID!) { updateTaskProgress(id: $id, progress: 61) { outcome } }",
+        json!({ "id": id }),
+    )
+    .await
+    .ok();
+    fieldsync::sync::retention::prune(&app.state.db, 30)
+        .await
+        .unwrap();
+    let kept = change::Entity::find()
+        .filter(change::Column::EntityId.eq(task_id))
+        .filter(change::Column::Version.eq(version))
+        .one(&app.state.db)
+        .await
+        .unwrap();
+    assert!(kept.is_some(), "version {version} is still a merge base");
+}
+
 /// Two writers whose transactions overlap: the second starts while the
 /// first is still open and tries to commit first. Readers polling the log
 /// must only ever see seq grow.
@@ -471,6 +550,8 @@ crate::on_both_backends!(
     the_delta_pull_sends_changes_and_tombstones_only_to_who_may_see_them,
     an_old_or_forged_cursor_is_refused,
     pruning_keeps_the_newest_change_of_every_entity,
+    pruning_keeps_a_version_superseded_within_retention,
+    a_conflict_in_a_rolled_back_batch_has_no_id_to_resolve,
     change_log_seq_follows_commit_order_under_overlapping_transactions,
     the_offline_simulation_converges_without_losing_a_change,
     a_transaction_committing_after_a_later_one_still_gets_a_higher_seq,

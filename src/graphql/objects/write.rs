@@ -68,7 +68,8 @@ impl From<FieldConflict> for ConflictField {
 /// What could not be merged.
 #[derive(SimpleObject)]
 pub struct Conflict {
-    /// The recorded conflict to resolve with `resolveSyncConflict`; `null` under REJECT.
+    /// The recorded conflict to resolve with `resolveSyncConflict`; `null`
+    /// under REJECT, or when an atomic `syncPush` rolled back.
     pub id: Option<ID>,
     /// The fields in dispute.
     pub fields: Vec<ConflictField>,
