@@ -395,6 +395,20 @@ impl Settings {
         if self.server.request_timeout_secs == 0 {
             return invalid("server.request_timeout_secs", "must be at least 1");
         }
+        // An origin that is not a header value would be dropped silently,
+        // turning CORS off for it.
+        let bad_origin = self.server.cors_origins.iter().any(|origin| {
+            origin != "*"
+                && (!(origin.starts_with("http://") || origin.starts_with("https://"))
+                    || origin.ends_with('/')
+                    || axum::http::HeaderValue::from_str(origin).is_err())
+        });
+        if bad_origin {
+            return invalid(
+                "server.cors_origins",
+                "each must be \"*\" or an origin like https://app.example.com (no path)",
+            );
+        }
         if let Some(secret) = &self.auth.jwt_secret
             && secret.len() < 32
         {
@@ -600,5 +614,17 @@ mod tests {
         settings.auth.jwt_secret = Some("short".into());
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.contains("auth.jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_are_checked_at_start() {
+        let mut settings = Settings::default();
+        settings.server.cors_origins = vec!["*".into(), "https://app.example.com".into()];
+        assert!(settings.validate().is_ok());
+        for bad in ["app.example.com", "https://app.example.com/", "https://bad\norigin"] {
+            settings.server.cors_origins = vec![bad.into()];
+            let err = settings.validate().unwrap_err().to_string();
+            assert!(err.contains("server.cors_origins"), "{bad}: {err}");
+        }
     }
 }

@@ -159,6 +159,8 @@ async fn execute(
     batch: BatchRequest,
     is_get: bool,
 ) -> axum::response::Response {
+    // A batch of one is still answered with an array.
+    let single = matches!(batch, BatchRequest::Single(_));
     let requests = match batch {
         BatchRequest::Single(request) => vec![request],
         BatchRequest::Batch(requests) => requests,
@@ -208,7 +210,6 @@ async fn execute(
             return response;
         }
     };
-    let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
         let mut request = request.data(RequestContext { principal });

@@ -266,6 +266,14 @@ async fn batches_are_refused_unless_enabled(backend: Backend) {
     let (status, _, body) = post_raw(&batching, batch, "application/json").await;
     assert_eq!(status, 200);
     assert_eq!(body.as_array().map(Vec::len), Some(2), "{body}");
+    let one = json!([{ "query": "{ __typename }" }]).to_string();
+    let (status, _, body) = post_raw(&batching, one, "application/json").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!([{ "data": { "__typename": "Query" } }]),
+        "a batch of one is an array"
+    );
     let three = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
     let (status, _, _) = post_raw(&batching, three, "application/json").await;
     assert_eq!(status, 400);
