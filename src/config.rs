@@ -621,7 +621,11 @@ mod tests {
         let mut settings = Settings::default();
         settings.server.cors_origins = vec!["*".into(), "https://app.example.com".into()];
         assert!(settings.validate().is_ok());
-        for bad in ["app.example.com", "https://app.example.com/", "https://bad\norigin"] {
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://bad\norigin",
+        ] {
             settings.server.cors_origins = vec![bad.into()];
             let err = settings.validate().unwrap_err().to_string();
             assert!(err.contains("server.cors_origins"), "{bad}: {err}");
