@@ -69,6 +69,14 @@ pub enum Error {
     /// The server could not be reached over HTTP.
     #[error("HTTP request failed: {0}")]
     Http(#[from] reqwest::Error),
+    /// The push burst's mock Expo could not listen.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address asked for.
+        address: std::net::SocketAddr,
+        /// Why not.
+        source: std::io::Error,
+    },
     /// The server answered a setup call with a GraphQL error.
     #[error("GraphQL error: {0}")]
     Graphql(String),

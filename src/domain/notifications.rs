@@ -13,6 +13,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::pagination::{Page, PageRequest, paginate};
+use super::scope::in_org;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::push::Draft;
@@ -35,8 +36,7 @@ pub async fn list(
     filter: &NotificationFilter,
     page: &PageRequest,
 ) -> Result<Page<notification::Model>> {
-    let mut select =
-        notification::Entity::find().filter(notification::Column::OrgId.eq(principal.org_id));
+    let mut select = in_org::<notification::Entity>(principal);
     match filter.user_id {
         Some(user) if user != principal.user_id && !principal.is_admin() => {
             return Err(Error::forbidden(

@@ -39,6 +39,7 @@ org_owned!(
     violation,
     inspection,
     compliance_alert,
+    notification,
 );
 
 /// Starts a read of `E` limited to the caller's organisation.

@@ -94,7 +94,10 @@ pub async fn run(options: &BurstOptions) -> Result<BurstReport, Error> {
     let arrivals = Arc::new(Mutex::new(Arrivals::default()));
     let listener = tokio::net::TcpListener::bind(options.mock)
         .await
-        .map_err(|e| Error::Graphql(format!("cannot listen on {}: {e}", options.mock)))?;
+        .map_err(|source| Error::Listen {
+            address: options.mock,
+            source,
+        })?;
     let mock = axum::Router::new()
         .route("/--/api/v2/push/send", axum::routing::post(send))
         .route(
@@ -122,59 +125,22 @@ pub async fn run(options: &BurstOptions) -> Result<BurstReport, Error> {
     let tokens: Vec<String> = (0..DEVICES)
         .map(|i| format!("ExponentPushToken[burst-{run}-{i:03}]"))
         .collect();
-    for token in &tokens {
-        api.call(
-            Some(&worker),
-            "mutation($t: String!) { registerDevice(provider: EXPO, token: $t, platform: \"ios\", environment: \"production\") { id } }",
-            json!({ "t": token }),
-        )
-        .await?;
-    }
+    let burst = Burst {
+        api: &api,
+        admin: &admin,
+        worker: &worker,
+        tokens: &tokens,
+    };
     let assignments = options.notifications.div_ceil(DEVICES).max(1);
-    let mut tasks = Vec::with_capacity(assignments);
-    for i in 0..assignments {
-        let created = api
-            .call(
-                Some(&admin),
-                "mutation($b: ID!, $t: String!) { createTask(input: { buildingId: $b, title: $t }) { entityId } }",
-                json!({ "b": building, "t": format!("Push burst {i}") }),
-            )
-            .await?;
-        tasks.push(
-            created["createTask"]["entityId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-    }
-
-    // The burst.
-    let started = Instant::now();
-    let mut sent_at = HashMap::new();
-    for task in &tasks {
-        sent_at.insert(task.clone(), Instant::now());
-        api.call(
-            Some(&admin),
-            "mutation($id: ID!, $w: ID) { assignTask(id: $id, assigneeId: $w) { outcome } }",
-            json!({ "id": task, "w": worker_id }),
-        )
-        .await?;
-    }
-    let expected = assignments * DEVICES;
-    let deadline = Instant::now() + DRAIN;
-    while arrivals.lock().map_or(0, |a| a.messages.len()) < expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-
-    for token in &tokens {
-        api.call(
-            Some(&worker),
-            "mutation($t: String!) { unregisterDevice(token: $t) }",
-            json!({ "t": token }),
-        )
-        .await?;
-    }
+    let outcome = burst
+        .run(&building, &worker_id, assignments, &arrivals)
+        .await;
+    // Whatever happened, worker1 keeps no fake devices and the port is freed.
+    let cleaned = burst.unregister().await;
     server.abort();
+    let (started, sent_at) = outcome?;
+    cleaned?;
+    let expected = assignments * DEVICES;
     let arrivals = arrivals
         .lock()
         .map_err(|_| Error::Graphql("mock poisoned".into()))?;
@@ -195,6 +161,89 @@ pub async fn run(options: &BurstOptions) -> Result<BurstReport, Error> {
         latency: Percentiles::of_micros(&mut micros),
         elapsed: last.map_or(Duration::ZERO, |last| last - started),
     })
+}
+
+/// The burst's own steps, between sign-in and clean-up.
+struct Burst<'a> {
+    api: &'a Api,
+    admin: &'a str,
+    worker: &'a str,
+    tokens: &'a [String],
+}
+
+impl Burst<'_> {
+    /// Registers the devices, creates the tasks and assigns them as fast as
+    /// the server answers; waits for the messages. Answers when the burst
+    /// started and when each task's assignment was sent.
+    async fn run(
+        &self,
+        building: &str,
+        worker_id: &Value,
+        assignments: usize,
+        arrivals: &Mutex<Arrivals>,
+    ) -> Result<(Instant, HashMap<String, Instant>), Error> {
+        for token in self.tokens {
+            self.api
+                .call(
+                    Some(self.worker),
+                    "mutation($t: String!) { registerDevice(provider: EXPO, token: $t, platform: \"ios\", environment: \"production\") { id } }",
+                    json!({ "t": token }),
+                )
+                .await?;
+        }
+        let mut tasks = Vec::with_capacity(assignments);
+        for i in 0..assignments {
+            let created = self
+                .api
+                .call(
+                    Some(self.admin),
+                    "mutation($b: ID!, $t: String!) { createTask(input: { buildingId: $b, title: $t }) { entityId } }",
+                    json!({ "b": building, "t": format!("Push burst {i}") }),
+                )
+                .await?;
+            tasks.push(
+                created["createTask"]["entityId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        let started = Instant::now();
+        let mut sent_at = HashMap::new();
+        for task in &tasks {
+            sent_at.insert(task.clone(), Instant::now());
+            self.api
+                .call(
+                    Some(self.admin),
+                    "mutation($id: ID!, $w: ID) { assignTask(id: $id, assigneeId: $w) { outcome } }",
+                    json!({ "id": task, "w": worker_id }),
+                )
+                .await?;
+        }
+        let expected = assignments * DEVICES;
+        let deadline = Instant::now() + DRAIN;
+        while arrivals.lock().map_or(0, |a| a.messages.len()) < expected
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok((started, sent_at))
+    }
+
+    /// Unregisters every device of the burst (one never registered answers
+    /// `false`, which is fine).
+    async fn unregister(&self) -> Result<(), Error> {
+        for token in self.tokens {
+            self.api
+                .call(
+                    Some(self.worker),
+                    "mutation($t: String!) { unregisterDevice(token: $t) }",
+                    json!({ "t": token }),
+                )
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// The mock's send endpoint: notes each message's arrival, answers tickets.

@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use super::{Message, Outcome, PushSender};
 
 /// APNs refuses payloads larger than this.
-pub const MAX_PAYLOAD: usize = 4096;
+const MAX_PAYLOAD: usize = 4096;
 /// Requests in flight at once on the shared HTTP/2 connection.
 const IN_FLIGHT: usize = 16;
 
@@ -116,7 +116,7 @@ impl PushSender for ApnsSender {
 
 /// The JSON body: `aps` (alert, sound, thread, badge) and the app's data at
 /// the top level. A body too long for 4 KB is shortened, never the data.
-pub fn payload(message: &Message) -> Value {
+fn payload(message: &Message) -> Value {
     let build = |body: &str| {
         let mut aps = json!({
             "alert": { "title": message.title, "body": body },
@@ -156,7 +156,7 @@ pub fn payload(message: &Message) -> Value {
 }
 
 /// What an APNs answer means for the message.
-pub fn outcome(reply: Result<ApnsReply, String>) -> Outcome {
+fn outcome(reply: Result<ApnsReply, String>) -> Outcome {
     let reply = match reply {
         Ok(reply) => reply,
         Err(error) => {

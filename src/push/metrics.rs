@@ -32,12 +32,6 @@ pub fn outcome(provider: PushProvider, outcome: &Outcome, final_attempt: bool) {
     metrics::counter!(name, "provider" => provider).increment(1);
 }
 
-/// A device deactivated by a receipt read later.
-pub fn deactivated(provider: PushProvider) {
-    metrics::counter!("fieldsync_push_deactivated_total", "provider" => label(provider))
-        .increment(1);
-}
-
 /// How long one provider request (a batch) took to answer.
 pub fn send_latency(provider: PushProvider, elapsed: Duration) {
     metrics::histogram!("fieldsync_push_send_seconds", "provider" => label(provider))

@@ -54,7 +54,7 @@ pub async fn run(
 
 /// Looks up one batch of due receipts and acts on them; returns how many
 /// receipts were settled.
-pub async fn check_due(
+async fn check_due(
     db: &DatabaseConnection,
     expo: &ExpoSender,
     settings: &PushSettings,
@@ -108,7 +108,13 @@ pub async fn check_due(
             Outcome::Sent { .. } => {}
             Outcome::DeadToken { reason } => {
                 tracing::info!(notification.id = %row.id, device.id = %row.device_id, %reason, "Expo receipt: token is dead; device deactivated");
-                metrics::deactivated(PushProvider::Expo);
+                metrics::outcome(
+                    PushProvider::Expo,
+                    &Outcome::DeadToken {
+                        reason: reason.clone(),
+                    },
+                    true,
+                );
                 worker::deactivate(db, row, reason).await?;
             }
             other => {
@@ -120,9 +126,11 @@ pub async fn check_due(
                 worker::record(db, settings, row, other).await?;
             }
         }
+        // Only the ticket read here: a retry sent meanwhile has a new one.
         notification::Entity::update_many()
             .col_expr(notification::Column::ReceiptCheckedAt, Expr::value(now))
             .filter(notification::Column::Id.eq(row.id))
+            .filter(notification::Column::ProviderTicket.eq(ticket))
             .exec(db)
             .await?;
         settled += 1;

@@ -25,7 +25,7 @@ use entity::{change, device, notification, push_cursor, task, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel as _, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    EntityTrait, IntoActiveModel as _, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use tokio::sync::{Notify, broadcast};
@@ -96,11 +96,11 @@ pub async fn run(
 }
 
 /// What routing needs besides the database.
-pub struct Router {
+struct Router {
     /// The `[push]` settings.
-    pub settings: PushSettings,
+    settings: PushSettings,
     /// Providers that are on: devices of the others get nothing.
-    pub providers: Vec<PushProvider>,
+    providers: Vec<PushProvider>,
 }
 
 /// A notification row to queue, and whether it is a routine update that
@@ -113,7 +113,7 @@ struct Queued {
 impl Router {
     /// Routes every change after the cursor, batch by batch; returns how
     /// many notifications were queued.
-    pub async fn route_pending(&self, db: &DatabaseConnection) -> Result<u64> {
+    async fn route_pending(&self, db: &DatabaseConnection) -> Result<u64> {
         let mut queued = 0;
         loop {
             let after = cursor(db, CURSOR).await?;
@@ -146,7 +146,7 @@ impl Router {
 
     /// Announces the tasks that fell due since the last scan and are still
     /// open; returns how many notifications were queued.
-    pub async fn route_overdue(&self, db: &DatabaseConnection) -> Result<u64> {
+    async fn route_overdue(&self, db: &DatabaseConnection) -> Result<u64> {
         let since = cursor(db, OVERDUE).await?;
         let now = Utc::now();
         let until = now.timestamp_millis();
@@ -253,10 +253,14 @@ impl Router {
             let Some(preference) = preferences.get(&user.id).filter(|p| p.enabled) else {
                 continue;
             };
-            if let Some(task) = task
-                && tasks::get(db, &Principal::from(user), task).await.is_err()
-            {
-                continue;
+            if let Some(task) = task {
+                match tasks::get(db, &Principal::from(user), task).await {
+                    Ok(_) => {}
+                    // Not theirs to see (or gone): not theirs to be told.
+                    Err(Error::NotFound(_)) => continue,
+                    // Anything else retries the batch rather than losing it.
+                    Err(other) => return Err(other),
+                }
             }
             let mut due = now;
             if announcement.collapsible {
@@ -354,7 +358,7 @@ fn waiting_like(row: &notification::Model) -> Condition {
 /// writes, so no write through it is skipped.
 pub async fn ensure_cursors(db: &DatabaseConnection) -> Result<()> {
     let newest = changelog::newest_seq(db).await?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     for (name, start) in [(CURSOR, newest), (OVERDUE, Utc::now().timestamp_millis())] {
         push_cursor::Entity::insert(push_cursor::ActiveModel {
             name: Set(name.to_owned()),

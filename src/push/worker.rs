@@ -73,7 +73,7 @@ pub async fn run(
 
 /// Claims up to one chunk of `provider`'s due notifications, sends them
 /// and records the outcomes; returns how many were claimed.
-pub async fn send_due(
+async fn send_due(
     db: &DatabaseConnection,
     provider: PushProvider,
     sender: &dyn PushSender,
@@ -105,7 +105,7 @@ pub async fn send_due(
                         .get("badge")
                         .and_then(serde_json::Value::as_u64)
                         .and_then(|b| u32::try_from(b).ok()),
-                    sandbox: matches!(device.environment.as_str(), "sandbox" | "development"),
+                    sandbox: device.environment == "sandbox",
                 });
                 sendable.push(row);
             }
@@ -215,7 +215,7 @@ async fn claim(
 }
 
 /// Stores one provider outcome on its row (and deactivates dead tokens).
-pub async fn record(
+pub(super) async fn record(
     db: &DatabaseConnection,
     settings: &PushSettings,
     row: &notification::Model,
@@ -271,7 +271,7 @@ pub async fn record(
 
 /// Fails `row` with the provider's `reason` and deactivates its device,
 /// whose token the provider says is dead.
-pub async fn deactivate(
+pub(super) async fn deactivate(
     db: &DatabaseConnection,
     row: &notification::Model,
     reason: String,
@@ -289,7 +289,7 @@ pub async fn deactivate(
 }
 
 /// Ends a row in a final `status`.
-pub async fn finish(
+async fn finish(
     db: &impl sea_orm::ConnectionTrait,
     row: &notification::Model,
     status: NotificationStatus,
@@ -318,7 +318,7 @@ fn unchanged(row: &notification::Model) -> Condition {
 
 /// Exponential backoff with "equal jitter": between half and all of
 /// `base · 2^(attempts-1)`, so retries of a burst do not arrive together.
-pub fn backoff(base_ms: u64, attempts: i32) -> chrono::Duration {
+fn backoff(base_ms: u64, attempts: i32) -> chrono::Duration {
     let exponent = attempts.saturating_sub(1).clamp(0, 30) as u32;
     let full = std::cmp::min(base_ms.saturating_mul(1 << exponent), MAX_BACKOFF_MS);
     let jittered = rand::rng().random_range(full / 2..=full);

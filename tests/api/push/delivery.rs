@@ -13,6 +13,7 @@ use super::mocks::{
 };
 use crate::helpers::{Backend, spawn_app};
 
+const CLIENT1_PHONE: &str = "ExponentPushToken[client1-phone-000000]";
 const APNS_PHONE: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
 async fn an_assigned_worker_gets_one_push_on_each_device(backend: Backend) {
@@ -130,15 +131,8 @@ async fn apns_answers_deactivate_retry_or_fail(backend: Backend) {
     assign_to_worker1(&app).await;
 
     let worker = app.demo.workers[0];
-    let rows = wait_for(&app, worker, NotificationStatus::Failed, 3).await;
-    let rows = {
-        let mut rows = rows;
-        while !rows.iter().any(|r| r.status == NotificationStatus::Sent) {
-            tokio::time::sleep(Duration::from_millis(25)).await;
-            rows = notifications_of(&app, worker).await;
-        }
-        rows
-    };
+    wait_for(&app, worker, NotificationStatus::Failed, 3).await;
+    let rows = wait_for(&app, worker, NotificationStatus::Sent, 1).await;
     let devices = app
         .query(&app.worker(1), "{ myDevices { token } }")
         .await
@@ -192,18 +186,38 @@ async fn transient_expo_failures_are_retried_and_delivered_once(backend: Backend
 
 async fn the_actor_is_never_notified_of_their_own_change(backend: Backend) {
     let (app, seen, _apns) = app_with_providers(backend, Script::Accept, |_| {}).await;
-    register(&app, &app.worker(1), "EXPO", WORKER_PHONE).await;
+    register(&app, &app.client(1), "EXPO", CLIENT1_PHONE).await;
     register(&app, &app.admin(), "EXPO", ADMIN_PHONE).await;
+    // A task the admin created: its completion concerns its creator and the
+    // building's clients, and the admin completes it.
+    let tasks = app
+        .graphql(
+            Some(&app.admin()),
+            "query($b: ID!) { tasks(filter: { buildingId: $b, status: [IN_PROGRESS] }) { edges { node { id createdBy { id } } } } }",
+            json!({ "b": app.demo.buildings[0].to_string() }),
+        )
+        .await
+        .nodes("tasks");
+    let admin = app.demo.admin.to_string();
+    let task = tasks
+        .iter()
+        .find(|t| t["createdBy"]["id"] == admin.as_str())
+        .expect("a task the admin created");
+    app.graphql(
+        Some(&app.admin()),
+        "mutation($id: ID!) { completeTask(id: $id) { outcome } }",
+        json!({ "id": task["id"] }),
+    )
+    .await
+    .ok();
 
-    assign_to_worker1(&app).await;
-
-    wait_for(&app, app.demo.workers[0], NotificationStatus::Sent, 1).await;
+    wait_for(&app, app.demo.clients[0], NotificationStatus::Sent, 1).await;
     // One change, routed in one transaction: had the admin been a
     // recipient, their row would exist by now.
     assert!(notifications_of(&app, app.demo.admin).await.is_empty());
     let seen = seen.lock().unwrap();
     let recipients: Vec<&Value> = seen.answered.iter().map(|m| &m["to"]).collect();
-    assert_eq!(recipients, [WORKER_PHONE]);
+    assert_eq!(recipients, [CLIENT1_PHONE]);
 }
 
 async fn an_expo_receipt_reporting_a_dead_device_deactivates_it(backend: Backend) {
