@@ -70,11 +70,12 @@ pub enum Error {
     #[error("HTTP request failed: {0}")]
     Http(#[from] reqwest::Error),
     /// The push burst's mock Expo could not listen.
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}")]
     Listen {
         /// The address asked for.
         address: std::net::SocketAddr,
         /// Why not.
+        #[source]
         source: std::io::Error,
     },
     /// The server answered a setup call with a GraphQL error.

@@ -443,15 +443,19 @@ impl Operation {
             // Subscription events travel in their lane; query and mutation
             // results answer a request, like protocol messages.
             let delivery = slot.take().unwrap_or(Delivery::CONTROL);
-            let worker = delivery.worker.map(|w| (key.clone(), w));
             let text = next_text(&id, &response, protocol);
-            if !outbox.send_waiting(text, delivery.lane, worker).await {
+            if !outbox
+                .send_waiting(text, delivery.lane, key.clone(), delivery.worker)
+                .await
+            {
                 return id;
             }
         }
         // The last lane, so it never overtakes a result of this operation.
         let complete = ServerMessage::Complete { id: &id }.to_text(protocol);
-        outbox.send_waiting(complete, Lane::Location, None).await;
+        outbox
+            .send_waiting(complete, Lane::Location, key, None)
+            .await;
         id
     }
 }

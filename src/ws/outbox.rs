@@ -2,7 +2,7 @@
 //! served by delivery lane (see `events::lanes`), and the one way every
 //! part of a connection asks for it to close.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -36,12 +36,17 @@ struct Closing {
 }
 
 /// Messages waiting for the socket: one FIFO per [`Lane`], the most urgent
-/// lane served first. A std `Mutex`: held only to push or pop, never across
-/// an `.await`.
+/// lane served first — except that one operation's results keep their
+/// order (a result waits for its operation's earlier ones, whatever their
+/// lane), so a client that resumes a subscription from the cursor of the
+/// last event it received never skips one still queued behind it. A std
+/// `Mutex`: held only to push or pop, never across an `.await`.
 #[derive(Debug)]
 struct Lanes {
     lanes: [VecDeque<Queued>; 5],
     len: usize,
+    /// Order of arrival, across lanes.
+    next_order: u64,
     /// When the writer last took a message: a full queue is a slow peer
     /// only once the writer has made no progress for the grace period.
     last_pop: Instant,
@@ -52,34 +57,60 @@ impl Default for Lanes {
         Self {
             lanes: Default::default(),
             len: 0,
+            next_order: 0,
             last_pop: Instant::now(),
         }
     }
 }
 
-/// A queued message and, for worker states, whose state it carries.
+/// A queued message, the operation whose result it is, and for worker
+/// states, whose state it carries.
 #[derive(Debug)]
 struct Queued {
     message: Message,
-    /// (operation id, worker): a newer state of that worker for that
-    /// operation supersedes this one while it waits in the location lane.
-    worker: Option<(Arc<str>, Uuid)>,
+    /// The operation id; `None` for protocol messages.
+    op: Option<Arc<str>>,
+    /// A newer state of this worker for the same operation supersedes this
+    /// one while it waits in the location lane.
+    worker: Option<Uuid>,
+    order: u64,
 }
 
 impl Lanes {
-    fn push(&mut self, message: Message, lane: Lane, worker: Option<(Arc<str>, Uuid)>) {
-        if let Some(key) = &worker {
+    fn push(&mut self, message: Message, lane: Lane, op: Option<Arc<str>>, worker: Option<Uuid>) {
+        if worker.is_some() && op.is_some() {
             let locations = &mut self.lanes[Lane::Location as usize];
             let before = locations.len();
-            locations.retain(|q| q.worker.as_ref() != Some(key));
+            locations.retain(|q| !(q.worker == worker && q.op == op));
             self.len -= before - locations.len();
         }
-        self.lanes[lane as usize].push_back(Queued { message, worker });
+        self.lanes[lane as usize].push_back(Queued {
+            message,
+            op,
+            worker,
+            order: self.next_order,
+        });
+        self.next_order += 1;
         self.len += 1;
     }
 
     fn pop(&mut self) -> Option<Message> {
-        let queued = self.lanes.iter_mut().find_map(VecDeque::pop_front)?;
+        // The first message, most urgent lane first, that no earlier result
+        // of its own operation is waiting behind (in a less urgent lane).
+        let mut earliest: HashMap<&str, u64> = HashMap::new();
+        for queued in self.lanes.iter().flatten() {
+            if let Some(op) = &queued.op {
+                let order = earliest.entry(op).or_insert(queued.order);
+                *order = (*order).min(queued.order);
+            }
+        }
+        let pick = self.lanes.iter().enumerate().find_map(|(lane, queue)| {
+            queue
+                .iter()
+                .position(|q| q.op.as_deref().is_none_or(|op| earliest[op] == q.order))
+                .map(|at| (lane, at))
+        })?;
+        let queued = self.lanes[pick.0].remove(pick.1)?;
         self.len -= 1;
         self.last_pop = Instant::now();
         Some(queued.message)
@@ -147,14 +178,14 @@ impl Outbox {
                 self.close_slow();
                 return false;
             }
-            queue.push(message, Lane::Control, None);
+            queue.push(message, Lane::Control, None, None);
         }
         self.ready.notify_one();
         true
     }
 
-    /// Queues an operation's result in its lane once there is room; `worker`
-    /// names the worker whose whole state it carries. A replay produces far
+    /// Queues a result of operation `op` in its lane once there is room;
+    /// `worker` names the worker whose whole state it carries. A replay produces far
     /// faster than any socket drains, so this is where it waits. False when
     /// the connection is closing, or when the writer took nothing from the
     /// full queue for the grace period: the connection is then closed 1013.
@@ -162,9 +193,10 @@ impl Outbox {
         &self,
         text: String,
         lane: Lane,
-        worker: Option<(Arc<str>, Uuid)>,
+        op: Arc<str>,
+        worker: Option<Uuid>,
     ) -> bool {
-        let mut pending = Some((Message::Text(text.into()), worker));
+        let mut pending = Some(Message::Text(text.into()));
         loop {
             if self.done.is_cancelled() {
                 return false;
@@ -175,9 +207,9 @@ impl Outbox {
             let stalled_at = {
                 let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
                 if queue.len < self.capacity
-                    && let Some((message, worker)) = pending.take()
+                    && let Some(message) = pending.take()
                 {
-                    queue.push(message, lane, worker);
+                    queue.push(message, lane, Some(op.clone()), worker);
                     drop(queue);
                     self.ready.notify_one();
                     return true;
@@ -302,27 +334,84 @@ mod tests {
         }
     }
 
+    fn drain(lanes: &mut Lanes) -> Vec<String> {
+        std::iter::from_fn(|| lanes.pop()).map(text).collect()
+    }
+
     #[test]
     fn urgent_lanes_go_first_and_a_newer_worker_state_supersedes_queued_locations() {
         let mut lanes = Lanes::default();
-        let op: Arc<str> = Arc::from("1");
-        let worker = Uuid::now_v7();
+        let op = |id: &str| Some(Arc::<str>::from(id));
+        let worker = Some(Uuid::now_v7());
         lanes.push(
             Message::Text("loc-1".into()),
             Lane::Location,
-            Some((op.clone(), worker)),
+            op("1"),
+            worker,
         );
-        lanes.push(Message::Text("task".into()), Lane::Assignment, None);
+        lanes.push(
+            Message::Text("task".into()),
+            Lane::Assignment,
+            op("2"),
+            None,
+        );
         lanes.push(
             Message::Text("loc-2".into()),
             Lane::Location,
-            Some((op.clone(), worker)),
+            op("1"),
+            worker,
         );
-        lanes.push(Message::Text("alert".into()), Lane::Compliance, None);
-        lanes.push(Message::Text("ack".into()), Lane::Control, None);
+        lanes.push(
+            Message::Text("alert".into()),
+            Lane::Compliance,
+            op("3"),
+            None,
+        );
+        lanes.push(Message::Text("ack".into()), Lane::Control, None, None);
         assert_eq!(lanes.len, 4, "loc-1 was superseded");
-        let order: Vec<String> = std::iter::from_fn(|| lanes.pop()).map(text).collect();
-        assert_eq!(order, ["ack", "alert", "task", "loc-2"]);
+        assert_eq!(drain(&mut lanes), ["ack", "alert", "task", "loc-2"]);
         assert_eq!(lanes.len, 0);
+    }
+
+    #[test]
+    fn one_operations_results_keep_their_order_across_lanes() {
+        let mut lanes = Lanes::default();
+        let op = |id: &str| Some(Arc::<str>::from(id));
+        lanes.push(
+            Message::Text("a-status".into()),
+            Lane::Status,
+            op("a"),
+            None,
+        );
+        lanes.push(
+            Message::Text("b-status".into()),
+            Lane::Status,
+            op("b"),
+            None,
+        );
+        lanes.push(
+            Message::Text("a-alert".into()),
+            Lane::Compliance,
+            op("a"),
+            None,
+        );
+        lanes.push(
+            Message::Text("b-alert".into()),
+            Lane::Compliance,
+            op("b"),
+            None,
+        );
+        lanes.push(
+            Message::Text("c-alert".into()),
+            Lane::Compliance,
+            op("c"),
+            None,
+        );
+        // An operation's alert waits for its own earlier status; another
+        // operation's alert overtakes them all.
+        assert_eq!(
+            drain(&mut lanes),
+            ["c-alert", "a-status", "a-alert", "b-status", "b-alert"]
+        );
     }
 }
