@@ -2,6 +2,7 @@
 //! (what was missed is replayed from the change log first, with no gap and
 //! no duplicate), each filtered to what the subscriber may see.
 
+use std::collections::HashSet;
 use std::future::ready;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -15,6 +16,7 @@ use super::inputs::parse_id;
 use super::json::{camel_keys, to_camel};
 use super::objects::gid;
 use super::objects::write::{VersionedEntity, entity_of};
+use crate::domain::tasks;
 use crate::error::Error;
 use crate::events::feed::{self, FeedEvent};
 use crate::events::lanes::Delivery;
@@ -170,16 +172,36 @@ impl SubscriptionRoot {
             .map(ChangeEvent))
     }
 
-    /// Tasks assigned to you, as they change (and tombstones when they leave you).
+    /// Tasks assigned to you, as they change, and the change that takes one
+    /// off you (reassigned, unassigned, or a tombstone when it leaves your
+    /// view).
     async fn my_task_assignments(
         &self,
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
-        let me = Some(ctx.principal()?.user_id.to_string());
+        let principal = ctx.principal()?;
+        let me = Some(principal.user_id.to_string());
+        // Tasks this subscription counts as yours: assigned now, and those
+        // its events assign to you; the event that takes one off you is sent.
+        let mut mine: HashSet<uuid::Uuid> = tasks::assigned_ids(&ctx.state()?.db, principal)
+            .await?
+            .into_iter()
+            .map(|id| id.into_uuid())
+            .collect();
         Ok(open(ctx, vec![EntityType::Task], after)
             .await?
-            .filter(move |e| ready(field_is(e, "assignee_id", &me)))
+            .filter(move |e| {
+                let id = e.change.entity_id;
+                let assigned = e.change.snapshot.is_some() && field_is(e, "assignee_id", &me);
+                let shown = if assigned {
+                    mine.insert(id);
+                    true
+                } else {
+                    mine.remove(&id)
+                };
+                ready(shown)
+            })
             .map(ChangeEvent))
     }
 

@@ -90,18 +90,9 @@ async fn my_task_assignments_reach_only_the_assignee(backend: Backend) {
         json!({ "id": second, "w": app.demo.workers[0].to_string() }),
     )
     .await;
-    // The first task was open in worker1's building: assigned to worker2 it
-    // leaves worker1's view, which may arrive as a tombstone; what arrives
-    // with an entity is worker1's own assignment only.
-    let mut event = next(&mut worker1).await;
-    if event["data"]["myTaskAssignments"]["tombstone"] == true {
-        assert_eq!(
-            event["data"]["myTaskAssignments"]["entityId"],
-            pending.as_str(),
-            "{event}"
-        );
-        event = next(&mut worker1).await;
-    }
+    // The first task leaves worker1's view (assigned to worker2) but was
+    // never worker1's: no word of it, not even a tombstone.
+    let event = next(&mut worker1).await;
     assert_eq!(
         event["data"]["myTaskAssignments"]["entityId"],
         second.as_str(),
@@ -230,7 +221,29 @@ async fn compliance_and_building_events_stay_in_their_buildings(backend: Backend
     );
 }
 
+async fn a_task_taken_off_the_assignee_is_announced_to_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let query = "subscription { myTaskAssignments(AFTER) { entityId tombstone entity { ... on Task { assignee { id } } } } }";
+    let mut worker1 = subscribe(&app, app.demo.workers[0], query).await;
+    let task = app.task_in(0, "PENDING").await;
+    let assign = "mutation($id: ID!, $w: ID) { assignTask(id: $id, assigneeId: $w) { outcome } }";
+    let w1 = app.demo.workers[0].to_string();
+    admin(&app, assign, json!({ "id": task, "w": w1 })).await;
+    let assigned = next(&mut worker1).await;
+    let assigned = &assigned["data"]["myTaskAssignments"];
+    assert_eq!(assigned["entityId"], task.as_str(), "{assigned}");
+    assert_eq!(assigned["entity"]["assignee"]["id"], w1.as_str());
+    // Unassigned, the open task stays in worker1's view, no longer theirs.
+    admin(&app, assign, json!({ "id": task, "w": null })).await;
+    let released = next(&mut worker1).await;
+    let released = &released["data"]["myTaskAssignments"];
+    assert_eq!(released["entityId"], task.as_str(), "{released}");
+    assert_eq!(released["tombstone"], false);
+    assert_eq!(released["entity"]["assignee"], Value::Null);
+}
+
 crate::on_both_backends!(
+    a_task_taken_off_the_assignee_is_announced_to_them,
     task_changed_follows_one_building,
     my_task_assignments_reach_only_the_assignee,
     clients_follow_worker_status_on_site_without_locations,
