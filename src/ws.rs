@@ -135,7 +135,8 @@ async fn close_deactivated(
         }
         let gone = row.snapshot["active"] == serde_json::Value::Bool(false)
             || !row.snapshot["deleted_at"].is_null();
-        if let (true, Ok(user)) = (gone, row.entity_id.to_string().parse()) {
+        if gone {
+            let user = entity::ids::UserId::from(row.entity_id);
             connections.close_user(user, 4403, "Forbidden: account is not active");
         }
     }

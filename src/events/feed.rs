@@ -94,7 +94,9 @@ struct Feed {
     last: i64,
     /// While replaying: the hub's position when the feed opened.
     replay_until: Option<i64>,
-    backlog: VecDeque<change::Model>,
+    /// Rows to filter: read from the log while replaying, or shared with
+    /// every other subscriber through the hub (never copied per subscriber).
+    backlog: VecDeque<Arc<change::Model>>,
     pending: VecDeque<FeedEvent>,
     /// Entities this feed has shown, so leaving the view sends a tombstone.
     known: HashSet<(EntityType, Uuid)>,
@@ -125,7 +127,7 @@ impl Feed {
                     // through the hub and is filtered in memory.
                     self.replay_until = None;
                     match self.receiver.recv().await {
-                        Ok(row) => (*row).clone(),
+                        Ok(row) => row,
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
                             tracing::debug!(missed, "subscriber lagged; re-reading the log");
                             self.replay_until = Some(i64::MAX);
@@ -155,7 +157,7 @@ impl Feed {
             .limit(REPLAY_BATCH)
             .all(&self.db)
             .await?;
-        self.backlog.extend(rows);
+        self.backlog.extend(rows.into_iter().map(Arc::new));
         Ok(())
     }
 
