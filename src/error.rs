@@ -53,6 +53,11 @@ impl Error {
         }
     }
 
+    /// True for failures that are ours (logged once, shown as `INTERNAL`).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Database(_) | Error::Internal(_))
+    }
+
     /// The message a client sees: internal details are withheld.
     pub fn public_message(&self) -> String {
         match self {

@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::password;
-use super::principal;
 use super::tokens::{IssuedToken, TokenService};
 use crate::config::AuthSettings;
 use crate::error::{Error, Result};
@@ -109,11 +108,11 @@ pub async fn refresh<C: ConnectionTrait + TransactionTrait>(
         tracing::warn!(user.id = %row.user_id, "refresh token reused; family revoked");
         return Err(rejected());
     }
-    let principal = principal::load(&txn, row.user_id).await?;
-    let user = user::Entity::find_by_id(principal.user_id)
+    let user = user::Entity::find_by_id(row.user_id)
         .one(&txn)
         .await?
-        .ok_or_else(rejected)?;
+        .filter(|u| u.active && u.deleted_at.is_none())
+        .ok_or_else(|| Error::Unauthenticated("account is not active".into()))?;
     let session = open(&txn, tokens, settings, user, row.family_id).await?;
     txn.commit().await?;
     Ok(session)

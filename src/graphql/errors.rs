@@ -12,7 +12,7 @@ pub const CODE_BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 
 impl From<Error> for async_graphql::Error {
     fn from(error: Error) -> Self {
-        if matches!(error, Error::Database(_) | Error::Internal(_)) {
+        if error.is_internal() {
             tracing::error!(error = %error, "request failed");
         }
         let mut extensions = ErrorExtensionValues::default();

@@ -328,8 +328,8 @@ async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<P
             tracing::error!(error = %other, "authentication failed");
             Err(Reject::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal server error",
-                "INTERNAL",
+                other.public_message(),
+                other.code(),
             ))
         }
     }

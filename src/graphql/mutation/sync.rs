@@ -57,10 +57,7 @@ impl SyncMutation {
                         (status, Some(WriteResult(result)), None)
                     }
                     PushOutcome::Failed(error) => {
-                        if matches!(
-                            error,
-                            crate::error::Error::Database(_) | crate::error::Error::Internal(_)
-                        ) {
+                        if error.is_internal() {
                             tracing::error!(%error, "sync operation failed");
                         }
                         let error = OperationError {
