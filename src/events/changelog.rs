@@ -8,7 +8,7 @@
 //! keeps it until commit, which serialises the (short) tail of write
 //! transactions and makes seq order commit order.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::change;
 use entity::enums::{ChangeOp, EntityType};
 use entity::ids::{OrganizationId, UserId};
@@ -175,15 +175,6 @@ pub async fn snapshot_at(
         .one(db)
         .await?
         .map(|c| c.snapshot))
-}
-
-/// Deletes changes recorded before `cutoff`; returns how many.
-pub async fn prune_before(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u64> {
-    Ok(change::Entity::delete_many()
-        .filter(change::Column::CreatedAt.lt(cutoff))
-        .exec(db)
-        .await?
-        .rows_affected)
 }
 
 /// The entity id of a membership row (building × user), stable and unique

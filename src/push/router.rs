@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::enums::{EntityType, NotificationCategory, NotificationStatus, PushProvider};
-use entity::ids::{OrganizationId, TaskId, UserId};
+use entity::ids::{DeviceId, OrganizationId, TaskId, UserId};
 use entity::{change, device, notification, push_cursor, task, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -46,6 +46,8 @@ const CURSOR: &str = "router";
 const OVERDUE: &str = "overdue";
 /// Changes read per transaction.
 const BATCH: u64 = 200;
+/// Notification rows per INSERT.
+const INSERT_CHUNK: usize = 500;
 
 /// Routes until `shutdown`. Every hub broadcast (or lag) and every poll is
 /// only a wake-up: what to route is always re-read from the database cursor,
@@ -186,15 +188,33 @@ impl Router {
     ) -> Result<u64> {
         let txn = begin_write(db).await?;
         let count = outbox.len() as u64;
-        for item in outbox {
-            if item.collapsible {
-                if fold(&txn, &item.row).await? {
-                    continue;
+        // One announcement's rows are consecutive: an urgent one is queued in
+        // two statements however many devices it reaches.
+        let announcements = outbox.chunk_by(|a, b| {
+            a.collapsible == b.collapsible
+                && a.row.change_seq == b.row.change_seq
+                && a.row.category == b.row.category
+                && a.row.collapse_key == b.row.collapse_key
+        });
+        for rows in announcements {
+            let mut insert = Vec::with_capacity(rows.len());
+            if rows[0].collapsible {
+                for item in rows {
+                    if !fold(&txn, &item.row).await? {
+                        insert.push(item.row.clone());
+                    }
                 }
             } else {
-                withdraw_routine(&txn, &item.row).await?;
+                withdraw_routine(&txn, rows).await?;
+                insert.extend(rows.iter().map(|item| item.row.clone()));
             }
-            notification::Entity::insert(item.row.into_active_model().reset_all())
+            // Within the databases' limits on bound parameters.
+            for chunk in insert.chunks(INSERT_CHUNK) {
+                notification::Entity::insert_many(
+                    chunk
+                        .iter()
+                        .map(|row| row.clone().into_active_model().reset_all()),
+                )
                 .on_conflict(
                     OnConflict::columns([
                         notification::Column::ChangeSeq,
@@ -206,6 +226,7 @@ impl Router {
                 )
                 .exec_without_returning(&txn)
                 .await?;
+            }
         }
         // Never moves back, should a slower instance finish an older batch.
         push_cursor::Entity::update_many()
@@ -323,9 +344,11 @@ async fn fold(db: &impl ConnectionTrait, row: &notification::Model) -> Result<bo
     Ok(folded.rows_affected > 0)
 }
 
-/// Withdraws the routine updates of the entity still waiting for the device
-/// an urgent notice (a completion, say) is about to reach.
-async fn withdraw_routine(db: &impl ConnectionTrait, row: &notification::Model) -> Result<()> {
+/// Withdraws the routine updates of the entity still waiting for the
+/// devices an urgent notice (a completion, say) is about to reach; `rows`
+/// are that notice's, one per device.
+async fn withdraw_routine(db: &impl ConnectionTrait, rows: &[Queued]) -> Result<()> {
+    let devices: Vec<DeviceId> = rows.iter().map(|item| item.row.device_id).collect();
     notification::Entity::update_many()
         .col_expr(
             notification::Column::Status,
@@ -336,7 +359,10 @@ async fn withdraw_routine(db: &impl ConnectionTrait, row: &notification::Model) 
             Expr::value("superseded by a newer notice"),
         )
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(waiting_like(row))
+        .filter(notification::Column::DeviceId.is_in(devices))
+        .filter(notification::Column::CollapseKey.eq(rows[0].row.collapse_key.clone()))
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending))
+        .filter(notification::Column::Attempts.eq(0))
         .filter(notification::Column::Category.eq(NotificationCategory::TaskUpdated))
         .exec(db)
         .await?;
