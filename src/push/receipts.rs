@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::expo::{ExpoSender, RECEIPTS_CHUNK};
 use super::{Outcome, metrics, worker};
 use crate::config::PushSettings;
+use crate::db::begin_write;
 use crate::error::Result;
 
 /// Expo keeps receipts this long.
@@ -94,6 +95,7 @@ async fn check_due(
         }
     };
     let mut settled = 0;
+    let txn = begin_write(db).await?;
     for row in &rows {
         let ticket = row.provider_ticket.as_deref().unwrap_or_default();
         let outcome = match receipts.get(ticket) {
@@ -104,36 +106,21 @@ async fn check_due(
                 ticket: ticket.to_owned(),
             },
         };
-        match outcome {
-            Outcome::Sent { .. } => {}
-            Outcome::DeadToken { reason } => {
-                tracing::info!(notification.id = %row.id, device.id = %row.device_id, %reason, "Expo receipt: token is dead; device deactivated");
-                metrics::outcome(
-                    PushProvider::Expo,
-                    &Outcome::DeadToken {
-                        reason: reason.clone(),
-                    },
-                    true,
-                );
-                worker::deactivate(db, row, reason).await?;
-            }
-            other => {
-                metrics::outcome(
-                    PushProvider::Expo,
-                    &other,
-                    row.attempts >= settings.max_attempts,
-                );
-                worker::record(db, settings, row, other).await?;
-            }
+        // An error receipt is recorded like the same error in a ticket.
+        if !matches!(outcome, Outcome::Sent { .. }) {
+            let final_attempt = row.attempts >= settings.max_attempts;
+            metrics::outcome(PushProvider::Expo, &outcome, final_attempt);
+            worker::record(&txn, settings, row, outcome).await?;
         }
         // Only the ticket read here: a retry sent meanwhile has a new one.
         notification::Entity::update_many()
             .col_expr(notification::Column::ReceiptCheckedAt, Expr::value(now))
             .filter(notification::Column::Id.eq(row.id))
             .filter(notification::Column::ProviderTicket.eq(ticket))
-            .exec(db)
+            .exec(&txn)
             .await?;
         settled += 1;
     }
+    txn.commit().await?;
     Ok(settled)
 }

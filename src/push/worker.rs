@@ -18,8 +18,8 @@ use entity::{device, notification};
 use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait as _, LockBehavior, LockType, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -127,13 +127,16 @@ async fn send_due(
         ?provider,
         "push batch sent"
     );
+    // One transaction for the batch's outcomes: one commit, not one per row.
+    let txn = begin_write(db).await?;
     for (i, row) in sendable.into_iter().enumerate() {
         let outcome = outcomes.get(i).cloned().unwrap_or(Outcome::Retry {
             reason: "the sender returned no outcome".into(),
         });
         metrics::outcome(provider, &outcome, row.attempts >= settings.max_attempts);
-        record(db, settings, row, outcome).await?;
+        record(&txn, settings, row, outcome).await?;
     }
+    txn.commit().await?;
     Ok(claimed.len())
 }
 
@@ -216,7 +219,7 @@ async fn claim(
 
 /// Stores one provider outcome on its row (and deactivates dead tokens).
 pub(super) async fn record(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     settings: &PushSettings,
     row: &notification::Model,
     outcome: Outcome,
@@ -271,26 +274,24 @@ pub(super) async fn record(
 
 /// Fails `row` with the provider's `reason` and deactivates its device,
 /// whose token the provider says is dead.
-pub(super) async fn deactivate(
-    db: &DatabaseConnection,
+async fn deactivate(
+    db: &impl ConnectionTrait,
     row: &notification::Model,
     reason: String,
 ) -> Result<()> {
-    let txn = begin_write(db).await?;
-    finish(&txn, row, NotificationStatus::Failed, Some(reason)).await?;
+    finish(db, row, NotificationStatus::Failed, Some(reason)).await?;
     device::Entity::update_many()
         .col_expr(device::Column::Active, Expr::value(false))
         .col_expr(device::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(device::Column::Id.eq(row.device_id))
-        .exec(&txn)
+        .exec(db)
         .await?;
-    txn.commit().await?;
     Ok(())
 }
 
 /// Ends a row in a final `status`.
 async fn finish(
-    db: &impl sea_orm::ConnectionTrait,
+    db: &impl ConnectionTrait,
     row: &notification::Model,
     status: NotificationStatus,
     error: Option<String>,
