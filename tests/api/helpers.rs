@@ -270,3 +270,71 @@ impl TestApp {
             .unwrap_or(false)
     }
 }
+
+/// A `fieldsync serve` process of its own on a test app's database (the
+/// same secret, so the app's tokens work against it); killed when dropped.
+pub struct ServeProcess {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    child: std::process::Child,
+}
+
+impl ServeProcess {
+    /// Starts `fieldsync serve` with `env` on top of the app's database
+    /// settings and waits until it is ready.
+    pub async fn start(app: &TestApp, env: &[(&str, &str)]) -> Self {
+        let settings = &app.state.settings;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fieldsync"));
+        command
+            .arg("serve")
+            .env("FIELDSYNC_SERVER_BIND", format!("127.0.0.1:{port}"))
+            .env("FIELDSYNC_DATABASE_URL", &settings.database.url)
+            .env("FIELDSYNC_AUTH_JWT_SECRET", TEST_SECRET)
+            .env("FIELDSYNC_LOG_FILTER", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null());
+        if let Some(schema) = &settings.database.schema {
+            command.env("FIELDSYNC_DATABASE_SCHEMA", schema);
+        }
+        let process = Self {
+            address: format!("http://127.0.0.1:{port}"),
+            child: command.spawn().expect("start fieldsync serve"),
+        };
+        let ready = format!("{}/readyz", process.address);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !app
+            .client
+            .get(&ready)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "serve never got ready"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        process
+    }
+
+    /// Kills the process at once (SIGKILL) and reaps it.
+    pub fn kill(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

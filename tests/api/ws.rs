@@ -14,9 +14,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-const TRANSPORT: &str = "graphql-transport-ws";
+pub const TRANSPORT: &str = "graphql-transport-ws";
 const LEGACY: &str = "graphql-ws";
 /// How long a test waits for any one frame.
 const WAIT: Duration = Duration::from_secs(5);
@@ -27,7 +27,12 @@ fn ws_url(app: &TestApp) -> String {
 
 /// Opens a socket offering `protocol`; checks the server echoed it.
 async fn connect(app: &TestApp, protocol: &str) -> Socket {
-    let mut request = ws_url(app).into_client_request().expect("request");
+    connect_to(&ws_url(app), protocol).await
+}
+
+/// Opens a socket to `url` offering `protocol`; checks the server echoed it.
+pub async fn connect_to(url: &str, protocol: &str) -> Socket {
+    let mut request = url.into_client_request().expect("request");
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
@@ -36,7 +41,7 @@ async fn connect(app: &TestApp, protocol: &str) -> Socket {
     socket
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub async fn send(socket: &mut Socket, message: Value) {
     send_text(socket, message.to_string()).await;
 }
 
@@ -48,7 +53,7 @@ async fn send_text(socket: &mut Socket, text: String) {
 }
 
 /// The next JSON message; panics on a close or after [`WAIT`].
-async fn recv(socket: &mut Socket) -> Value {
+pub async fn recv(socket: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(WAIT, socket.next())
             .await
@@ -64,7 +69,7 @@ async fn recv(socket: &mut Socket) -> Value {
 }
 
 /// The next message that is not a keep-alive.
-async fn recv_operation(socket: &mut Socket) -> Value {
+pub async fn recv_operation(socket: &mut Socket) -> Value {
     loop {
         let message = recv(socket).await;
         if !matches!(message["type"].as_str(), Some("ka" | "ping")) {
@@ -91,7 +96,7 @@ async fn closed(socket: &mut Socket) -> (u16, String) {
 }
 
 /// `connection_init` with `token`, expecting `connection_ack`.
-async fn init(socket: &mut Socket, token: &str) {
+pub async fn init(socket: &mut Socket, token: &str) {
     let payload = json!({ "authorization": format!("Bearer {token}") });
     send(
         socket,
@@ -108,7 +113,7 @@ async fn ready(app: &TestApp, token: &str) -> Socket {
     socket
 }
 
-fn subscribe(id: &str, query: &str, variables: Value) -> Value {
+pub fn subscribe(id: &str, query: &str, variables: Value) -> Value {
     json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } })
 }
 

@@ -11,7 +11,7 @@ use super::mocks::{
     ADMIN_PHONE, Script, TOPIC, WORKER_PHONE, app_with_providers, assign_to_worker1,
     notifications_of, only, register, start_expo, wait_for,
 };
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, ServeProcess, spawn_app};
 
 const CLIENT1_PHONE: &str = "ExponentPushToken[client1-phone-000000]";
 const APNS_PHONE: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
@@ -253,44 +253,14 @@ async fn a_sender_killed_mid_send_delivers_after_restart(backend: Backend) {
     let app = spawn_app(backend).await;
     register(&app, &app.worker(1), "EXPO", WORKER_PHONE).await;
     let (hanging, hung) = start_expo(Script::Hang).await;
-    let settings = &app.state.settings;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fieldsync"));
-    command
-        .arg("serve")
-        .env("FIELDSYNC_SERVER_BIND", format!("127.0.0.1:{port}"))
-        .env("FIELDSYNC_DATABASE_URL", &settings.database.url)
-        .env(
-            "FIELDSYNC_AUTH_JWT_SECRET",
-            "not-used-by-this-test-000000000000",
-        )
-        .env("FIELDSYNC_PUSH_EXPO_BASE_URL", &hanging)
-        .env("FIELDSYNC_PUSH_WORKER_INTERVAL_MS", "50")
-        .env("FIELDSYNC_LOG_FILTER", "warn")
-        .stdout(std::process::Stdio::null());
-    if let Some(schema) = &settings.database.schema {
-        command.env("FIELDSYNC_DATABASE_SCHEMA", schema);
-    }
-    let mut server = command.spawn().expect("start fieldsync serve");
-    let ready = format!("http://127.0.0.1:{port}/readyz");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !app
-        .client
-        .get(&ready)
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "serve never got ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let server = ServeProcess::start(
+        &app,
+        &[
+            ("FIELDSYNC_PUSH_EXPO_BASE_URL", &hanging),
+            ("FIELDSYNC_PUSH_WORKER_INTERVAL_MS", "50"),
+        ],
+    )
+    .await;
 
     assign_to_worker1(&app).await;
 
@@ -299,14 +269,13 @@ async fn a_sender_killed_mid_send_delivers_after_restart(backend: Backend) {
         assert!(tokio::time::Instant::now() < deadline, "never sent");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    server.kill().expect("kill serve");
-    server.wait().expect("reap serve");
+    server.kill();
     let rows = notifications_of(&app, app.demo.workers[0]).await;
     assert_eq!(only(&rows, NotificationStatus::Sending).attempts, 1);
 
     // Restart: a server with a working Expo reclaims the abandoned row.
     let (url, seen) = start_expo(Script::Accept).await;
-    let mut restarted = (**settings).clone();
+    let mut restarted = (*app.state.settings).clone();
     restarted.push.expo_base_url = Some(url);
     restarted.push.worker_interval_ms = 50;
     restarted.push.claim_timeout_secs = 1;
