@@ -10,6 +10,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod objects;
 pub mod query;
+pub mod renderings;
 pub mod subscription;
 pub mod write_inputs;
 
@@ -23,6 +24,23 @@ pub type AppSchema =
 
 /// Builds the schema with the limits of the settings and the state as data.
 pub fn build_schema(state: AppState) -> AppSchema {
+    builder(state).finish()
+}
+
+/// The schema for operations over WebSocket: a subscription event another
+/// operation already rendered alike is not resolved again
+/// ([`renderings`]).
+pub fn build_socket_schema(state: AppState) -> AppSchema {
+    builder(state).extension(renderings::SkipRendered).finish()
+}
+
+fn builder(
+    state: AppState,
+) -> async_graphql::SchemaBuilder<
+    query::QueryRoot,
+    mutation::MutationRoot,
+    subscription::SubscriptionRoot,
+> {
     let limits = state.settings.graphql.clone();
     let mut builder = Schema::build(
         query::QueryRoot::default(),
@@ -37,7 +55,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
-    builder.finish()
+    builder
 }
 
 /// The SDL that `schema.graphql` must equal (independent of settings).

@@ -24,6 +24,8 @@ pub mod limits;
 pub mod outbox;
 pub mod protocol;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -34,6 +36,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
+use crate::graphql::renderings::Renderings;
+use crate::graphql::{AppSchema, build_socket_schema};
 use crate::http::HttpState;
 use protocol::Protocol;
 
@@ -51,8 +55,12 @@ const MAX_WRITE_BUFFER_BYTES: usize = 2 * 1024 * 1024;
 /// What the WebSocket handler shares.
 #[derive(Clone)]
 pub struct WsState {
-    /// The application state and schema.
+    /// The application state and the HTTP schema.
     pub http: HttpState,
+    /// The schema operations over the socket run on.
+    pub schema: AppSchema,
+    /// Subscription events rendered once for every operation alike.
+    pub renderings: Arc<Renderings>,
     /// Open connections per user, against `ws.max_connections_per_user`.
     pub connections: limits::ConnectionCounts,
 }
@@ -61,6 +69,8 @@ pub struct WsState {
 /// closes a user's sockets the moment their account is deactivated.
 pub fn routes(http: HttpState) -> Router {
     let state = WsState {
+        schema: build_socket_schema(http.app.clone()),
+        renderings: Arc::default(),
         http,
         connections: limits::ConnectionCounts::default(),
     };

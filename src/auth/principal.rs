@@ -11,7 +11,7 @@ use super::tokens::TokenService;
 use crate::error::{Error, Result};
 
 /// The caller of an operation: who, in which organisation, with which role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Principal {
     /// The calling user.
     pub user_id: UserId,

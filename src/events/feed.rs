@@ -42,6 +42,29 @@ pub struct FeedEvent {
     pub cursor: String,
 }
 
+impl FeedEvent {
+    /// Which event this is, for sharing its rendering.
+    pub fn key(&self) -> EventKey {
+        EventKey {
+            seq: self.change.seq,
+            entity_type: self.change.entity_type,
+            entity_id: self.change.entity_id,
+            tombstone: self.change.tombstone,
+        }
+    }
+}
+
+/// Identifies an event's content: two subscribers with the same view get
+/// the same event for the same key (one change row can yield several
+/// events: the tombstones of a lost building).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventKey {
+    seq: i64,
+    entity_type: EntityType,
+    entity_id: Uuid,
+    tombstone: bool,
+}
+
 /// Opens a feed of the changes of `entity_types` (all when empty) after
 /// `after` (from now when `None`).
 pub async fn open(

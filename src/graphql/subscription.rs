@@ -18,7 +18,7 @@ use super::objects::gid;
 use super::objects::write::{VersionedEntity, entity_of};
 use crate::domain::tasks;
 use crate::error::Error;
-use crate::events::feed::{self, FeedEvent};
+use crate::events::feed::{self, EventKey, FeedEvent};
 use crate::events::lanes::Delivery;
 
 /// A change as a subscriber sees it.
@@ -76,21 +76,31 @@ impl ChangeEvent {
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-/// Where a subscription tells its transport how to deliver the event it is
-/// about to yield (the WebSocket layer puts one in each operation's data and
-/// reads it after each result). Set just before the event is resolved, so
-/// it always describes the result that follows.
+/// Where a subscription tells its transport which event it is about to
+/// yield and how to deliver it (the WebSocket layer puts one in each
+/// operation's data and reads it after each result). Set just before the
+/// event is resolved, so it always describes the result that follows.
 #[derive(Debug, Clone, Default)]
-pub struct DeliverySlot(Arc<Mutex<Option<Delivery>>>);
+pub struct DeliverySlot(Arc<Mutex<Option<(Delivery, EventKey)>>>);
 
 impl DeliverySlot {
-    /// How the last event should be delivered, if a subscription said.
-    pub fn take(&self) -> Option<Delivery> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    /// How the last event should be delivered and which it was, if a
+    /// subscription said.
+    pub fn take(&self) -> Option<(Delivery, EventKey)> {
+        self.lock().take()
     }
 
-    fn set(&self, delivery: Delivery) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(delivery);
+    /// The event about to be resolved, if a subscription said.
+    pub fn event(&self) -> Option<EventKey> {
+        self.lock().map(|(_, event)| event)
+    }
+
+    fn set(&self, event: &FeedEvent) {
+        *self.lock() = Some((Delivery::of(&event.change), event.key()));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Delivery, EventKey)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -114,7 +124,7 @@ async fn open(
     let slot = ctx.data_opt::<DeliverySlot>().cloned();
     Ok(stream.map(move |event| {
         if let Some(slot) = &slot {
-            slot.set(Delivery::of(&event.change));
+            slot.set(&event);
         }
         event
     }))

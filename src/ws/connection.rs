@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_graphql::Request;
 use async_graphql::futures_util::StreamExt;
-use async_graphql::{Request, Response};
 use axum::extract::ws::{Message, WebSocket};
 use chrono::Utc;
 use serde_json::{Map, Value, json};
@@ -39,6 +39,7 @@ use crate::events::lanes::{Delivery, Lane};
 use crate::graphql::context::RequestContext;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error, ensure_codes, is_request_error};
 use crate::graphql::loaders::Loaders;
+use crate::graphql::renderings::Rendering;
 use crate::graphql::subscription::DeliverySlot;
 
 /// Largest outbound message; a result past it is replaced by an error.
@@ -416,15 +417,17 @@ impl Operation {
             outbox,
             protocol,
         } = self;
+        let rendering = Rendering::new(state.renderings.clone(), principal, &request);
+        let slot = DeliverySlot::default();
         let request = request
             .data(RequestContext {
                 principal: Some(principal),
             })
-            .data(Loaders::new(state.http.app.db.clone(), principal.org_id));
-        let slot = DeliverySlot::default();
-        let request = request.data(slot.clone());
+            .data(Loaders::new(state.http.app.db.clone(), principal.org_id))
+            .data(slot.clone())
+            .data(rendering.clone());
         let key: Arc<str> = Arc::from(id.as_str());
-        let mut stream = state.http.schema.execute_stream(request);
+        let mut stream = state.schema.execute_stream(request);
         let mut first = true;
         while let Some(mut response) = stream.next().await {
             ensure_codes(&mut response);
@@ -442,8 +445,22 @@ impl Operation {
             first = false;
             // Subscription events travel in their lane; query and mutation
             // results answer a request, like protocol messages.
-            let delivery = slot.take().unwrap_or(Delivery::CONTROL);
-            let text = next_text(&id, &response, protocol);
+            let event = slot.take();
+            let delivery = event.map_or(Delivery::CONTROL, |(delivery, _)| delivery);
+            let payload = match rendering.take_found() {
+                Some(shared) => shared,
+                None => {
+                    let payload: Arc<str> =
+                        serde_json::to_string(&response).unwrap_or_default().into();
+                    if let Some((_, event)) = event
+                        && response.errors.is_empty()
+                    {
+                        rendering.share(event, payload.clone());
+                    }
+                    payload
+                }
+            };
+            let text = next_text(&id, &payload, protocol);
             if !outbox
                 .send_waiting(text, delivery.lane, key.clone(), delivery.worker)
                 .await
@@ -462,13 +479,8 @@ impl Operation {
 
 /// A `next`/`data` message, or an error in its place when the result is too
 /// large for one frame.
-fn next_text(id: &str, response: &Response, protocol: Protocol) -> String {
-    let payload = serde_json::to_value(response).unwrap_or_default();
-    let text = ServerMessage::Next {
-        id,
-        payload: &payload,
-    }
-    .to_text(protocol);
+fn next_text(id: &str, payload: &str, protocol: Protocol) -> String {
+    let text = ServerMessage::Next { id, payload }.to_text(protocol);
     if text.len() <= MAX_OUTBOUND_BYTES {
         return text;
     }
@@ -481,7 +493,7 @@ fn next_text(id: &str, response: &Response, protocol: Protocol) -> String {
     });
     ServerMessage::Next {
         id,
-        payload: &payload,
+        payload: &payload.to_string(),
     }
     .to_text(protocol)
 }

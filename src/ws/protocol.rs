@@ -179,8 +179,8 @@ pub enum ServerMessage<'a> {
     Next {
         /// Operation id.
         id: &'a str,
-        /// The serialised result (`data`, `errors`, `extensions`).
-        payload: &'a Value,
+        /// The serialised result (`data`, `errors`, `extensions`), as JSON text.
+        payload: &'a str,
     },
     /// `error`: the operation failed before execution; nothing else follows.
     /// For graphql-transport-ws the payload is the errors array.
@@ -207,14 +207,17 @@ impl ServerMessage<'_> {
     pub fn to_text(&self, protocol: Protocol) -> String {
         let legacy = protocol == Protocol::Legacy;
         let value = match self {
+            Self::Next { id, payload } => {
+                // The payload is JSON already (often shared by many operations).
+                let id = Value::from(*id);
+                let kind = if legacy { "data" } else { "next" };
+                return format!(r#"{{"id":{id},"type":"{kind}","payload":{payload}}}"#);
+            }
             Self::Ack => json!({ "type": "connection_ack" }),
             Self::KeepAlive if legacy => json!({ "type": "ka" }),
             Self::KeepAlive => json!({ "type": "ping" }),
             Self::Pong(Some(payload)) => json!({ "type": "pong", "payload": payload }),
             Self::Pong(None) => json!({ "type": "pong" }),
-            Self::Next { id, payload } => {
-                json!({ "id": id, "type": if legacy { "data" } else { "next" }, "payload": payload })
-            }
             Self::Error {
                 id: Some(id),
                 payload,

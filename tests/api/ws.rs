@@ -785,3 +785,58 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
     let expected: Vec<i64> = (first_version + 1..=first_version + writes).collect();
     assert_eq!(seen, expected, "the whole replay, in order, on one socket");
 }
+
+/// Subscribers whose events render alike share one rendering; those whose
+/// role or selection differs never get another's: an administrator sees
+/// the creator's email, a client does not, and `@include(if: $full)` is
+/// honoured per subscriber, however the events' renderings are shared.
+#[tokio::test]
+async fn shared_renderings_never_cross_roles_or_selections() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
+        .await
+        .unwrap();
+    let document = "subscription($after: String, $full: Boolean!) { taskChanged(after: $after) { entityId entity { ... on Task { progress createdBy @include(if: $full) { email } } } } }";
+    let mut sockets = Vec::new();
+    for (token, full) in [
+        (app.admin(), true),
+        (app.admin(), false),
+        (app.client(1), true),
+        (app.admin(), true),
+    ] {
+        let mut socket = ready(&app, &token).await;
+        // Each resumes from its own cursor (the cursor also says when it
+        // was issued), so `after` differs on every socket.
+        let cursor = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+        let variables = json!({ "after": cursor, "full": full });
+        send(&mut socket, subscribe("s", document, variables)).await;
+        sockets.push(socket);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    for p in [31, 32, 33] {
+        app.graphql(
+            Some(&app.admin()),
+            "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }",
+            json!({ "id": task, "p": p }),
+        )
+        .await
+        .ok();
+        let mut events = Vec::new();
+        for socket in &mut sockets {
+            let message = recv_operation(socket).await;
+            assert_eq!(message["type"], "next", "{message}");
+            events.push(message["payload"]["data"]["taskChanged"]["entity"].clone());
+        }
+        let [admin_full, admin_bare, client_full, admin_again] = &events[..] else {
+            unreachable!()
+        };
+        assert_eq!(admin_full["progress"], p);
+        assert!(admin_full["createdBy"]["email"].is_string(), "{admin_full}");
+        assert_eq!(admin_again, admin_full);
+        assert!(admin_bare.get("createdBy").is_none(), "{admin_bare}");
+        assert_eq!(admin_bare["progress"], p);
+        assert_eq!(client_full["progress"], p);
+        assert!(client_full["createdBy"]["email"].is_null(), "{client_full}");
+    }
+}

@@ -1,0 +1,330 @@
+//! One rendering of a subscription event for every subscriber who would
+//! render it alike: the same caller, the same selection, the same event.
+//!
+//! Thousands of sockets often follow the same changes with the same
+//! document (an app's one `taskChanged` query). The first operation to
+//! deliver an event resolves and serialises it; every other one finds the
+//! payload here and skips GraphQL execution altogether ([`SkipRendered`]).
+//!
+//! What makes two renderings alike: the [`Principal`] (role and field rules
+//! follow from it), the document and operation name, the variables the
+//! selection reads, and the event ([`EventKey`]). The *root field's*
+//! arguments (`after`, `buildingId`, `entityTypes` …) are left out: they
+//! choose which events a subscriber gets, never how one renders, so
+//! subscribers resuming from different cursors or following different
+//! buildings still share. Results with errors are never shared.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Name, Request, Response, Value};
+
+use super::subscription::DeliverySlot;
+use crate::auth::Principal;
+use crate::events::feed::EventKey;
+
+/// Renderings kept per generation; two generations are kept, so between
+/// `GENERATION` and twice that (a few MB of JSON at most).
+const GENERATION: usize = 4096;
+
+/// The instance's renderings. Cheap to share.
+#[derive(Debug, Default)]
+pub struct Renderings {
+    generations: Mutex<Generations>,
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    current: HashMap<Key, Arc<str>>,
+    previous: HashMap<Key, Arc<str>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    principal: Principal,
+    selection: u64,
+    event: EventKey,
+}
+
+impl Renderings {
+    fn get(&self, key: &Key) -> Option<Arc<str>> {
+        let generations = self.lock();
+        generations
+            .current
+            .get(key)
+            .or_else(|| generations.previous.get(key))
+            .cloned()
+    }
+
+    fn put(&self, key: Key, payload: Arc<str>) {
+        let mut generations = self.lock();
+        if generations.current.len() >= GENERATION {
+            generations.previous = std::mem::take(&mut generations.current);
+        }
+        generations.current.insert(key, payload);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+        self.generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One operation's share of the renderings: put in its request data.
+#[derive(Debug, Clone)]
+pub struct Rendering {
+    shared: Arc<Renderings>,
+    principal: Principal,
+    /// `None` when the document cannot be shared (it does not parse: it
+    /// will fail validation anyway).
+    selection: Option<u64>,
+    /// The payload found for the event about to be resolved.
+    found: Arc<Mutex<Option<Arc<str>>>>,
+}
+
+impl Rendering {
+    /// The share of an operation of `principal` running `request`.
+    pub fn new(shared: Arc<Renderings>, principal: Principal, request: &Request) -> Self {
+        Self {
+            shared,
+            principal,
+            selection: selection_hash(request),
+            found: Arc::default(),
+        }
+    }
+
+    /// The rendering found for the event being delivered, if another
+    /// operation rendered it (taken: each is used once).
+    pub fn take_found(&self) -> Option<Arc<str>> {
+        self.found
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Offers this operation's rendering of `event` to the others.
+    pub fn share(&self, event: EventKey, payload: Arc<str>) {
+        if let Some(key) = self.key(event) {
+            self.shared.put(key, payload);
+        }
+    }
+
+    /// Looks `event` up; remembers and reports a hit.
+    fn find(&self, event: EventKey) -> bool {
+        let Some(payload) = self.key(event).and_then(|key| self.shared.get(&key)) else {
+            return false;
+        };
+        *self.found.lock().unwrap_or_else(PoisonError::into_inner) = Some(payload);
+        true
+    }
+
+    fn key(&self, event: EventKey) -> Option<Key> {
+        Some(Key {
+            principal: self.principal,
+            selection: self.selection?,
+            event,
+        })
+    }
+}
+
+/// Hashes what decides how the request's events render: the document, the
+/// operation name and the variables read anywhere but in the root fields'
+/// own arguments.
+fn selection_hash(request: &Request) -> Option<u64> {
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let mut used = HashSet::new();
+    for (_, operation) in document.operations.iter() {
+        for item in &operation.node.selection_set.node.items {
+            match &item.node {
+                // The root field's own arguments only choose events.
+                Selection::Field(field) => {
+                    for directive in &field.node.directives {
+                        for (_, value) in &directive.node.arguments {
+                            variables_in(&value.node, &mut used);
+                        }
+                    }
+                    variables_below(
+                        &field.node.selection_set.node,
+                        &document,
+                        &mut used,
+                        &mut HashSet::new(),
+                    );
+                }
+                _ => {
+                    let single = SelectionSet {
+                        items: vec![item.clone()],
+                    };
+                    variables_below(&single, &document, &mut used, &mut HashSet::new());
+                }
+            }
+        }
+    }
+    let variables: BTreeMap<&Name, String> = request
+        .variables
+        .iter()
+        .filter(|(name, _)| used.contains(name.as_str()))
+        .map(|(name, value)| (name, value.to_string()))
+        .collect();
+    let mut hasher = DefaultHasher::new();
+    request.query.hash(&mut hasher);
+    request.operation_name.hash(&mut hasher);
+    variables.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// Collects the variables read in a selection set: arguments and
+/// directives at any depth, fragments followed once each.
+fn variables_below<'d>(
+    set: &'d SelectionSet,
+    document: &'d ExecutableDocument,
+    used: &mut HashSet<String>,
+    fragments_seen: &mut HashSet<&'d str>,
+) {
+    for item in &set.items {
+        for directive in item.node.directives() {
+            for (_, value) in &directive.node.arguments {
+                variables_in(&value.node, used);
+            }
+        }
+        match &item.node {
+            Selection::Field(field) => {
+                for (_, value) in &field.node.arguments {
+                    variables_in(&value.node, used);
+                }
+                variables_below(
+                    &field.node.selection_set.node,
+                    document,
+                    used,
+                    fragments_seen,
+                );
+            }
+            Selection::InlineFragment(fragment) => {
+                variables_below(
+                    &fragment.node.selection_set.node,
+                    document,
+                    used,
+                    fragments_seen,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                if fragments_seen.insert(name)
+                    && let Some(fragment) = document.fragments.get(name)
+                {
+                    for directive in &fragment.node.directives {
+                        for (_, value) in &directive.node.arguments {
+                            variables_in(&value.node, used);
+                        }
+                    }
+                    variables_below(
+                        &fragment.node.selection_set.node,
+                        document,
+                        used,
+                        fragments_seen,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Notes the variables a value reads, from its GraphQL text (`$name`): a
+/// `$` inside a string literal adds a name too, which only shares less.
+fn variables_in(value: &impl std::fmt::Display, used: &mut HashSet<String>) {
+    let text = value.to_string();
+    for after_dollar in text.split('$').skip(1) {
+        let name = after_dollar
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or_default();
+        used.insert(name.to_owned());
+    }
+}
+
+/// The schema extension that skips resolving a subscription event another
+/// operation already rendered: the transport then sends that rendering
+/// ([`Rendering::take_found`]) instead of this placeholder result.
+pub struct SkipRendered;
+
+impl ExtensionFactory for SkipRendered {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(SkipRendered)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for SkipRendered {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let found = match (ctx.data_opt::<DeliverySlot>(), ctx.data_opt::<Rendering>()) {
+            (Some(slot), Some(rendering)) => {
+                slot.event().is_some_and(|event| rendering.find(event))
+            }
+            _ => false,
+        };
+        if found {
+            return Response::new(Value::Null);
+        }
+        next.run(ctx, operation_name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(query: &str, variables: serde_json::Value) -> u64 {
+        let request = Request::new(query).variables(async_graphql::Variables::from_json(variables));
+        selection_hash(&request).expect("parses")
+    }
+
+    #[test]
+    fn root_arguments_do_not_matter_but_variables_below_them_do() {
+        let doc = "subscription($after: String, $b: ID, $full: Boolean!) { taskChanged(buildingId: $b, after: $after) { entityId snapshot @include(if: $full) } }";
+        let base = hash(
+            doc,
+            serde_json::json!({ "after": "c1", "b": "x", "full": true }),
+        );
+        assert_eq!(
+            base,
+            hash(
+                doc,
+                serde_json::json!({ "after": "c2", "b": "y", "full": true })
+            )
+        );
+        assert_ne!(
+            base,
+            hash(
+                doc,
+                serde_json::json!({ "after": "c1", "b": "x", "full": false })
+            )
+        );
+    }
+
+    #[test]
+    fn variables_read_through_fragments_matter() {
+        let doc = "subscription($full: Boolean!) { changes { ...F } } fragment F on ChangeEvent { snapshot @include(if: $full) }";
+        assert_ne!(
+            hash(doc, serde_json::json!({ "full": true })),
+            hash(doc, serde_json::json!({ "full": false }))
+        );
+    }
+
+    #[test]
+    fn a_root_argument_also_read_below_matters() {
+        let doc =
+            "subscription($v: Boolean!) { changes(entityTypes: []) @include(if: $v) { cursor } }";
+        assert_ne!(
+            hash(doc, serde_json::json!({ "v": true })),
+            hash(doc, serde_json::json!({ "v": false }))
+        );
+    }
+}
