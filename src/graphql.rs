@@ -24,23 +24,6 @@ pub type AppSchema =
 
 /// Builds the schema with the limits of the settings and the state as data.
 pub fn build_schema(state: AppState) -> AppSchema {
-    builder(state).finish()
-}
-
-/// The schema for operations over WebSocket: a subscription event another
-/// operation already rendered alike is not resolved again
-/// ([`renderings`]).
-pub fn build_socket_schema(state: AppState) -> AppSchema {
-    builder(state).extension(renderings::SkipRendered).finish()
-}
-
-fn builder(
-    state: AppState,
-) -> async_graphql::SchemaBuilder<
-    query::QueryRoot,
-    mutation::MutationRoot,
-    subscription::SubscriptionRoot,
-> {
     let limits = state.settings.graphql.clone();
     let mut builder = Schema::build(
         query::QueryRoot::default(),
@@ -55,7 +38,7 @@ fn builder(
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
-    builder
+    builder.finish()
 }
 
 /// The SDL that `schema.graphql` must equal (independent of settings).

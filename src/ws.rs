@@ -37,16 +37,15 @@ use axum::routing::get;
 
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
 use crate::graphql::renderings::Renderings;
-use crate::graphql::{AppSchema, build_socket_schema};
 use crate::http::HttpState;
 use protocol::Protocol;
 
 /// tungstenite reads into a buffer of this size, touched in full on the
 /// first read: 128 KiB by default, which an idle subscriber would hold in
 /// RSS forever. Messages larger than this still arrive, in several reads.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 1024;
 /// Outbound bytes gathered before a write to the socket.
-const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+const WRITE_BUFFER_BYTES: usize = 1024;
 /// The most a socket's write buffer may hold (it only grows past
 /// `WRITE_BUFFER_BYTES` while writes stall). It must exceed the largest
 /// single message, [`connection::MAX_OUTBOUND_BYTES`].
@@ -55,10 +54,8 @@ const MAX_WRITE_BUFFER_BYTES: usize = 2 * 1024 * 1024;
 /// What the WebSocket handler shares.
 #[derive(Clone)]
 pub struct WsState {
-    /// The application state and the HTTP schema.
+    /// The application state and schema.
     pub http: HttpState,
-    /// The schema operations over the socket run on.
-    pub schema: AppSchema,
     /// Subscription events rendered once for every operation alike.
     pub renderings: Arc<Renderings>,
     /// Open connections per user, against `ws.max_connections_per_user`.
@@ -69,7 +66,6 @@ pub struct WsState {
 /// closes a user's sockets the moment their account is deactivated.
 pub fn routes(http: HttpState) -> Router {
     let state = WsState {
-        schema: build_socket_schema(http.app.clone()),
         renderings: Arc::default(),
         http,
         connections: limits::ConnectionCounts::default(),

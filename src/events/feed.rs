@@ -136,7 +136,9 @@ impl Feed {
             let row = match self.backlog.pop_front() {
                 Some(row) => row,
                 None if self.replay_until.is_some_and(|until| self.last < until) => {
-                    if let Err(error) = self.read_log().await {
+                    // Boxed, like every database read here: an idle feed
+                    // then holds only the hub receiver's small future.
+                    if let Err(error) = Box::pin(self.read_log()).await {
                         tracing::warn!(%error, "replaying the change log failed");
                         return None;
                     }
@@ -192,7 +194,7 @@ impl Feed {
         let mine = self.concerns_my_assignments(row);
         if mine {
             // The subscriber's buildings changed: see the world anew.
-            self.view = View::of(&self.db, &self.principal).await?;
+            self.view = Box::pin(View::of(&self.db, &self.principal)).await?;
         }
         if !self.entity_types.is_empty() && !self.entity_types.contains(&row.entity_type) && !mine {
             return Ok(());
@@ -200,7 +202,7 @@ impl Feed {
         let replaying = self.replay_until.is_some();
         let changes = if replaying || self.view.lost_building(row) {
             // The log can tell whether the subscriber saw the previous version.
-            self.view.present(&self.db, row).await?
+            Box::pin(self.view.present(&self.db, row)).await?
         } else {
             self.present_live(row)
         };

@@ -4,7 +4,7 @@
 //! Thousands of sockets often follow the same changes with the same
 //! document (an app's one `taskChanged` query). The first operation to
 //! deliver an event resolves and serialises it; every other one finds the
-//! payload here and skips GraphQL execution altogether ([`SkipRendered`]).
+//! payload here and skips GraphQL execution altogether.
 //!
 //! What makes two renderings alike: the [`Principal`] (role and field rules
 //! follow from it), the document and operation name, the variables the
@@ -18,13 +18,18 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, Request, Response, Value};
+use async_graphql::{Name, Request, Variables};
+use futures_util::StreamExt;
+use sea_orm::DatabaseConnection;
 
-use super::subscription::DeliverySlot;
+use super::AppSchema;
+use super::context::RequestContext;
+use super::errors::ensure_codes;
+use super::loaders::Loaders;
+use super::subscription::Delivering;
 use crate::auth::Principal;
-use crate::events::feed::EventKey;
+use crate::events::feed::{EventKey, FeedEvent};
 
 /// Renderings kept per generation; two generations are kept, so between
 /// `GENERATION` and twice that (a few MB of JSON at most).
@@ -74,7 +79,8 @@ impl Renderings {
     }
 }
 
-/// One operation's share of the renderings: put in its request data.
+/// How one subscription renders its events: shared when another
+/// operation rendered them alike, resolved here otherwise.
 #[derive(Debug, Clone)]
 pub struct Rendering {
     shared: Arc<Renderings>,
@@ -82,52 +88,67 @@ pub struct Rendering {
     /// `None` when the document cannot be shared (it does not parse: it
     /// will fail validation anyway).
     selection: Option<u64>,
-    /// The payload found for the event about to be resolved.
-    found: Arc<Mutex<Option<Arc<str>>>>,
+    /// The request, to resolve an event nobody rendered alike yet
+    /// (variables as JSON text: far smaller than parsed).
+    query: String,
+    operation_name: Option<String>,
+    variables: String,
+    db: DatabaseConnection,
 }
 
 impl Rendering {
-    /// The share of an operation of `principal` running `request`.
-    pub fn new(shared: Arc<Renderings>, principal: Principal, request: &Request) -> Self {
+    /// How `principal`'s operation running `request` renders its events.
+    pub fn new(
+        shared: Arc<Renderings>,
+        principal: Principal,
+        db: DatabaseConnection,
+        request: &Request,
+    ) -> Self {
         Self {
             shared,
             principal,
             selection: selection_hash(request),
-            found: Arc::default(),
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+            db,
         }
     }
 
-    /// The rendering found for the event being delivered, if another
-    /// operation rendered it (taken: each is used once).
-    pub fn take_found(&self) -> Option<Arc<str>> {
-        self.found
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-    }
-
-    /// Offers this operation's rendering of `event` to the others.
-    pub fn share(&self, event: EventKey, payload: Arc<str>) {
-        if let Some(key) = self.key(event) {
-            self.shared.put(key, payload);
-        }
-    }
-
-    /// Looks `event` up; remembers and reports a hit.
-    fn find(&self, event: EventKey) -> bool {
-        let Some(payload) = self.key(event).and_then(|key| self.shared.get(&key)) else {
-            return false;
-        };
-        *self.found.lock().unwrap_or_else(PoisonError::into_inner) = Some(payload);
-        true
-    }
-
-    fn key(&self, event: EventKey) -> Option<Key> {
-        Some(Key {
+    /// The event's result, as the JSON payload of a `next` message.
+    pub async fn payload(&self, schema: &AppSchema, event: FeedEvent) -> Arc<str> {
+        let key = self.selection.map(|selection| Key {
             principal: self.principal,
-            selection: self.selection?,
-            event,
-        })
+            selection,
+            event: event.key(),
+        });
+        if let Some(found) = key.as_ref().and_then(|key| self.shared.get(key)) {
+            return found;
+        }
+        let variables = serde_json::from_str(&self.variables).unwrap_or_default();
+        let mut request = Request::new(self.query.clone())
+            .variables(Variables::from_json(variables))
+            .data(RequestContext {
+                principal: Some(self.principal),
+            })
+            .data(Loaders::new(self.db.clone(), self.principal.org_id))
+            .data(Delivering::One(Arc::new(event)));
+        if let Some(name) = &self.operation_name {
+            request = request.operation_name(name);
+        }
+        let mut response = schema
+            .execute_stream(request)
+            .next()
+            .await
+            .unwrap_or_default();
+        ensure_codes(&mut response);
+        let payload: Arc<str> = serde_json::to_string(&response).unwrap_or_default().into();
+        if let Some(key) = key
+            && response.errors.is_empty()
+        {
+            self.shared.put(key, payload.clone());
+        }
+        payload
     }
 }
 
@@ -242,38 +263,6 @@ fn variables_in(value: &impl std::fmt::Display, used: &mut HashSet<String>) {
             .next()
             .unwrap_or_default();
         used.insert(name.to_owned());
-    }
-}
-
-/// The schema extension that skips resolving a subscription event another
-/// operation already rendered: the transport then sends that rendering
-/// ([`Rendering::take_found`]) instead of this placeholder result.
-pub struct SkipRendered;
-
-impl ExtensionFactory for SkipRendered {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(SkipRendered)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for SkipRendered {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let found = match (ctx.data_opt::<DeliverySlot>(), ctx.data_opt::<Rendering>()) {
-            (Some(slot), Some(rendering)) => {
-                slot.event().is_some_and(|event| rendering.find(event))
-            }
-            _ => false,
-        };
-        if found {
-            return Response::new(Value::Null);
-        }
-        next.run(ctx, operation_name).await
     }
 }
 

@@ -4,12 +4,14 @@
 
 use std::collections::HashSet;
 use std::future::ready;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{Context, ID, Json, Object, Subscription};
 use entity::enums::{ChangeOp, EntityType};
-use futures_util::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt, stream};
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use super::context::ContextExt;
 use super::inputs::parse_id;
@@ -18,8 +20,7 @@ use super::objects::gid;
 use super::objects::write::{VersionedEntity, entity_of};
 use crate::domain::tasks;
 use crate::error::Error;
-use crate::events::feed::{self, EventKey, FeedEvent};
-use crate::events::lanes::Delivery;
+use crate::events::feed::{self, FeedEvent};
 
 /// A change as a subscriber sees it.
 pub struct ChangeEvent(pub FeedEvent);
@@ -76,58 +77,94 @@ impl ChangeEvent {
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-/// Where a subscription tells its transport which event it is about to
-/// yield and how to deliver it (the WebSocket layer puts one in each
-/// operation's data and reads it after each result). Set just before the
-/// event is resolved, so it always describes the result that follows.
-#[derive(Debug, Clone, Default)]
-pub struct DeliverySlot(Arc<Mutex<Option<(Delivery, EventKey)>>>);
+/// A subscription's events, filtered for its subscriber.
+pub type FeedEvents = Pin<Box<dyn Stream<Item = FeedEvent> + Send>>;
 
-impl DeliverySlot {
-    /// How the last event should be delivered and which it was, if a
-    /// subscription said.
-    pub fn take(&self) -> Option<(Delivery, EventKey)> {
-        self.lock().take()
+/// The events a subscription resolver answers with.
+type ChangeEvents = Pin<Box<dyn Stream<Item = ChangeEvent> + Send>>;
+
+/// How a transport wants a subscription's events, in the request's data.
+/// Without one, a subscription resolves every event itself (its stream
+/// runs inside async-graphql for the subscription's whole life).
+#[derive(Clone)]
+pub enum Delivering {
+    /// Hand the filtered feed over and yield nothing: the transport then
+    /// drops the execution (parsed document, variables and all, ~10 KiB
+    /// per subscriber) and renders each event itself, through
+    /// [`Delivering::One`] when no subscriber rendered it alike before.
+    Handoff(FeedHandoff),
+    /// Open no feed: resolve this one event and end.
+    One(Arc<FeedEvent>),
+}
+
+/// Where a resolver leaves its feed for the transport (once).
+#[derive(Clone)]
+pub struct FeedHandoff(Arc<Mutex<Option<oneshot::Sender<FeedEvents>>>>);
+
+impl FeedHandoff {
+    /// A handoff and where the feed arrives.
+    pub fn new() -> (Self, oneshot::Receiver<FeedEvents>) {
+        let (sender, receiver) = oneshot::channel();
+        (Self(Arc::new(Mutex::new(Some(sender)))), receiver)
     }
 
-    /// The event about to be resolved, if a subscription said.
-    pub fn event(&self) -> Option<EventKey> {
-        self.lock().map(|(_, event)| event)
-    }
-
-    fn set(&self, event: &FeedEvent) {
-        *self.lock() = Some((Delivery::of(&event.change), event.key()));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Delivery, EventKey)>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Hands `events` over; gives them back when already handed over (a
+    /// second root field) or nobody waits any more.
+    fn give(&self, events: FeedEvents) -> Result<(), FeedEvents> {
+        let sender = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match sender {
+            Some(sender) => sender.send(events),
+            None => Err(events),
+        }
     }
 }
 
-/// The subscriber's feed of these entity types, as `ChangeEvent`s.
-async fn open(
+/// The one event to resolve, when the transport is rendering one.
+fn rendering_one(ctx: &Context<'_>) -> Option<ChangeEvents> {
+    match ctx.data_opt::<Delivering>() {
+        Some(Delivering::One(event)) => Some(Box::pin(stream::once(ready(ChangeEvent(
+            FeedEvent::clone(event),
+        ))))),
+        _ => None,
+    }
+}
+
+/// A resolver's answer: the subscriber's feed of `entity_types`, narrowed
+/// by `narrow`, delivered as the request asks ([`Delivering`]).
+async fn deliver<S>(
     ctx: &Context<'_>,
     entity_types: Vec<EntityType>,
     after: Option<String>,
-) -> async_graphql::Result<impl Stream<Item = FeedEvent> + use<>> {
+    narrow: impl FnOnce(FeedEvents) -> S,
+) -> async_graphql::Result<ChangeEvents>
+where
+    S: Stream<Item = FeedEvent> + Send + 'static,
+{
+    if let Some(one) = rendering_one(ctx) {
+        return Ok(one);
+    }
     let state = ctx.state()?;
     let principal = *ctx.principal()?;
-    let stream = feed::open(
+    // Boxed: the opening reads the database, and async-graphql keeps the
+    // resolver's future beside the stream for the subscription's life.
+    let opened = Box::pin(feed::open(
         state.hub.clone(),
         state.db.clone(),
         principal,
         entity_types,
         after.as_deref(),
         state.settings.sync.retention_days,
-    )
+    ))
     .await?;
-    let slot = ctx.data_opt::<DeliverySlot>().cloned();
-    Ok(stream.map(move |event| {
-        if let Some(slot) = &slot {
-            slot.set(&event);
-        }
-        event
-    }))
+    let events: FeedEvents = Box::pin(narrow(Box::pin(opened)));
+    let events = match ctx.data_opt::<Delivering>() {
+        Some(Delivering::Handoff(handoff)) => match handoff.give(events) {
+            Ok(()) => return Ok(Box::pin(stream::pending())),
+            Err(events) => events,
+        },
+        _ => events,
+    };
+    Ok(Box::pin(events.map(ChangeEvent)))
 }
 
 /// Keeps events whose snapshot field equals `id` (tombstones always pass:
@@ -157,9 +194,10 @@ impl SubscriptionRoot {
         entity_types: Option<Vec<EntityType>>,
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
-        Ok(open(ctx, entity_types.unwrap_or_default(), after)
-            .await?
-            .map(ChangeEvent))
+        deliver(ctx, entity_types.unwrap_or_default(), after, |events| {
+            events
+        })
+        .await
     }
 
     /// Changes of tasks you may see, optionally of one building or assignee.
@@ -172,14 +210,14 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
         let building = id_filter(building_id, "building")?;
         let assignee = id_filter(assignee_id, "user")?;
-        Ok(open(ctx, vec![EntityType::Task], after)
-            .await?
-            .filter(move |e| {
+        deliver(ctx, vec![EntityType::Task], after, |events| {
+            events.filter(move |e| {
                 ready(
                     field_is(e, "building_id", &building) && field_is(e, "assignee_id", &assignee),
                 )
             })
-            .map(ChangeEvent))
+        })
+        .await
     }
 
     /// Tasks assigned to you, as they change, and the change that takes one
@@ -190,18 +228,21 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
+        if let Some(one) = rendering_one(ctx) {
+            return Ok(one);
+        }
         let principal = ctx.principal()?;
         let me = Some(principal.user_id.to_string());
         // Tasks this subscription counts as yours: assigned now, and those
         // its events assign to you; the event that takes one off you is sent.
-        let mut mine: HashSet<uuid::Uuid> = tasks::assigned_ids(&ctx.state()?.db, principal)
-            .await?
-            .into_iter()
-            .map(|id| id.into_uuid())
-            .collect();
-        Ok(open(ctx, vec![EntityType::Task], after)
-            .await?
-            .filter(move |e| {
+        let mut mine: HashSet<uuid::Uuid> =
+            Box::pin(tasks::assigned_ids(&ctx.state()?.db, principal))
+                .await?
+                .into_iter()
+                .map(|id| id.into_uuid())
+                .collect();
+        deliver(ctx, vec![EntityType::Task], after, |events| {
+            events.filter(move |e| {
                 let id = e.change.entity_id;
                 let assigned = e.change.snapshot.is_some() && field_is(e, "assignee_id", &me);
                 let shown = if assigned {
@@ -212,7 +253,8 @@ impl SubscriptionRoot {
                 };
                 ready(shown)
             })
-            .map(ChangeEvent))
+        })
+        .await
     }
 
     /// Duty status changes of the workers you may see, optionally at one building.
@@ -223,10 +265,10 @@ impl SubscriptionRoot {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
         let building = id_filter(building_id, "building")?;
-        Ok(open(ctx, vec![EntityType::WorkerStatus], after)
-            .await?
-            .filter(move |e| ready(field_is(e, "building_id", &building)))
-            .map(ChangeEvent))
+        deliver(ctx, vec![EntityType::WorkerStatus], after, |events| {
+            events.filter(move |e| ready(field_is(e, "building_id", &building)))
+        })
+        .await
     }
 
     /// New locations of workers who share them (administrators only).
@@ -240,9 +282,8 @@ impl SubscriptionRoot {
             return Err(Error::forbidden("only administrators may follow locations").into());
         }
         let worker = id_filter(worker_id, "user")?;
-        Ok(open(ctx, vec![EntityType::WorkerStatus], after)
-            .await?
-            .filter(move |e| {
+        deliver(ctx, vec![EntityType::WorkerStatus], after, |events| {
+            events.filter(move |e| {
                 let located = e
                     .change
                     .changed_fields
@@ -254,7 +295,8 @@ impl SubscriptionRoot {
                         .is_some_and(|s| !s["latitude"].is_null());
                 ready(located && field_is(e, "worker_id", &worker))
             })
-            .map(ChangeEvent))
+        })
+        .await
     }
 
     /// Violations, inspections and compliance alerts of your buildings.
@@ -270,10 +312,10 @@ impl SubscriptionRoot {
             EntityType::Inspection,
             EntityType::ComplianceAlert,
         ];
-        Ok(open(ctx, types, after)
-            .await?
-            .filter(move |e| ready(field_is(e, "building_id", &building)))
-            .map(ChangeEvent))
+        deliver(ctx, types, after, |events| {
+            events.filter(move |e| ready(field_is(e, "building_id", &building)))
+        })
+        .await
     }
 
     /// Status changes of your buildings.
@@ -284,9 +326,9 @@ impl SubscriptionRoot {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
         let building = id_filter(building_id, "building")?;
-        Ok(open(ctx, vec![EntityType::Building], after)
-            .await?
-            .filter(move |e| ready(field_is(e, "id", &building)))
-            .map(ChangeEvent))
+        deliver(ctx, vec![EntityType::Building], after, |events| {
+            events.filter(move |e| ready(field_is(e, "id", &building)))
+        })
+        .await
     }
 }

@@ -20,8 +20,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::Request;
 use async_graphql::futures_util::StreamExt;
+use async_graphql::futures_util::stream::{SplitSink, SplitStream};
+use async_graphql::{Request, Response};
 use axum::extract::ws::{Message, WebSocket};
 use chrono::Utc;
 use serde_json::{Map, Value, json};
@@ -36,11 +37,12 @@ use crate::auth::{Principal, principal};
 use crate::config::WsSettings;
 use crate::error::Error;
 use crate::events::lanes::{Delivery, Lane};
+use crate::graphql::AppSchema;
 use crate::graphql::context::RequestContext;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error, ensure_codes, is_request_error};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::renderings::Rendering;
-use crate::graphql::subscription::DeliverySlot;
+use crate::graphql::subscription::{Delivering, FeedEvents, FeedHandoff};
 
 /// Largest outbound message; a result past it is replaced by an error.
 /// Kept under the socket's `max_write_buffer_size`, which refuses any single
@@ -71,10 +73,25 @@ struct Connection {
     last_seen: Instant,
 }
 
-/// Serves one upgraded socket until it closes.
-pub async fn serve(socket: WebSocket, protocol: Protocol, state: WsState) {
+/// Serves one upgraded socket until it closes. The socket is split before
+/// the connection's future exists, so that future (held for the whole life
+/// of every idle connection) keeps two pointers, not the socket's state.
+pub fn serve(
+    socket: WebSocket,
+    protocol: Protocol,
+    state: WsState,
+) -> impl Future<Output = ()> + Send {
+    let (sink, stream) = socket.split();
+    run(sink, stream, protocol, state)
+}
+
+async fn run(
+    sink: SplitSink<WebSocket, Message>,
+    mut stream: SplitStream<WebSocket>,
+    protocol: Protocol,
+    state: WsState,
+) {
     let settings = state.http.app.settings.ws.clone();
-    let (sink, mut stream) = socket.split();
     let (outbox, writer) = Outbox::start(
         sink,
         settings.outbound_queue,
@@ -116,13 +133,16 @@ pub async fn serve(socket: WebSocket, protocol: Protocol, state: WsState) {
                 outbox.close(4403, "Forbidden: token expired");
             }
             _ = keepalive.tick() => connection.keep_alive(keepalive_every),
-            _ = recheck.tick(), if connection.ready.is_some() => connection.recheck().await,
+            // Handlers that may read the database are boxed: their futures
+            // are large, and inline they would stay part of this one, held
+            // by every idle connection.
+            _ = recheck.tick(), if connection.ready.is_some() => Box::pin(connection.recheck()).await,
             frame = stream.next() => {
                 connection.last_seen = Instant::now();
                 match frame {
-                    Some(Ok(Message::Text(text))) => connection.on_text(text.as_str()).await,
+                    Some(Ok(Message::Text(text))) => Box::pin(connection.on_text(text.as_str())).await,
                     Some(Ok(Message::Binary(bytes))) => match std::str::from_utf8(&bytes) {
-                        Ok(text) => connection.on_text(text).await,
+                        Ok(text) => Box::pin(connection.on_text(text)).await,
                         Err(_) => connection.invalid(Invalid {
                             id: None,
                             reason: "Invalid message received".into(),
@@ -304,11 +324,23 @@ impl Connection {
             let message = format!("too many operations: at most {max} at once on a connection");
             return self.operation_error(&id, &message, CODE_BAD_USER_INPUT);
         }
+        let db = &self.state.http.app.db;
+        let rendering = Rendering::new(
+            self.state.renderings.clone(),
+            principal,
+            db.clone(),
+            &request,
+        );
+        let request = request
+            .data(RequestContext {
+                principal: Some(principal),
+            })
+            .data(Loaders::new(db.clone(), principal.org_id));
         let operation = Operation {
             id: id.clone(),
-            request,
-            principal,
-            state: self.state.clone(),
+            request: Box::new(request),
+            schema: self.state.http.schema.clone(),
+            rendering,
             outbox: self.outbox.clone(),
             protocol: self.protocol,
         };
@@ -396,40 +428,77 @@ fn bearer_token(payload: &Map<String, Value>) -> Option<String> {
     (!token.is_empty()).then(|| token.to_owned())
 }
 
-/// One running operation.
+/// One running operation. Small: its task holds it for the operation's
+/// whole life (the request is boxed, and only what it needs is kept).
 struct Operation {
     id: String,
-    request: Request,
-    principal: Principal,
-    state: WsState,
+    /// With the operation's data (principal, loaders).
+    request: Box<Request>,
+    schema: AppSchema,
+    rendering: Rendering,
     outbox: Outbox,
     protocol: Protocol,
 }
 
+/// What an operation's execution did next.
+enum Step {
+    /// A subscription handed its feed over (`None`: the operation is not one).
+    Handed(Option<FeedEvents>),
+    /// A result, or the end of the results.
+    Result(Option<Box<Response>>),
+}
+
 impl Operation {
-    /// Runs to the end of the stream, sending each result; returns the id.
+    /// Runs to the end of the operation, sending each result; returns the
+    /// id. A subscription hands its feed over as soon as it is open
+    /// ([`Delivering::Handoff`]): its execution is dropped, and each event
+    /// is rendered (or found rendered) and sent from here.
     async fn run(self) -> String {
         let Operation {
             id,
             request,
-            principal,
-            state,
+            schema,
+            rendering,
             outbox,
             protocol,
         } = self;
-        let rendering = Rendering::new(state.renderings.clone(), principal, &request);
-        let slot = DeliverySlot::default();
-        let request = request
-            .data(RequestContext {
-                principal: Some(principal),
-            })
-            .data(Loaders::new(state.http.app.db.clone(), principal.org_id))
-            .data(slot.clone())
-            .data(rendering.clone());
+        let (handoff, handed) = FeedHandoff::new();
+        let mut handed = Some(handed);
+        let request = request.data(Delivering::Handoff(handoff));
         let key: Arc<str> = Arc::from(id.as_str());
-        let mut stream = state.schema.execute_stream(request);
+        let mut stream = schema.execute_stream(request);
         let mut first = true;
-        while let Some(mut response) = stream.next().await {
+        loop {
+            let step = tokio::select! {
+                biased;
+                events = async { handed.as_mut().expect("checked").await }, if handed.is_some() => {
+                    Step::Handed(events.ok())
+                }
+                response = stream.next() => Step::Result(response.map(Box::new)),
+            };
+            let mut response = match step {
+                Step::Handed(None) => {
+                    handed = None;
+                    continue;
+                }
+                Step::Handed(Some(mut events)) => {
+                    drop(stream);
+                    while let Some(event) = events.next().await {
+                        let delivery = Delivery::of(&event.change);
+                        let payload = rendering.payload(&schema, event).await;
+                        let text = next_text(&id, &payload, protocol);
+                        if !outbox
+                            .send_waiting(text, delivery.lane, key.clone(), delivery.worker)
+                            .await
+                        {
+                            return id;
+                        }
+                    }
+                    break;
+                }
+                Step::Result(None) => break,
+                Step::Result(Some(response)) => response,
+            };
             ensure_codes(&mut response);
             // Parse and validation errors: one `error` message, nothing else.
             if first && is_request_error(&response) {
@@ -443,26 +512,13 @@ impl Operation {
                 return id;
             }
             first = false;
-            // Subscription events travel in their lane; query and mutation
-            // results answer a request, like protocol messages.
-            let event = slot.take();
-            let delivery = event.map_or(Delivery::CONTROL, |(delivery, _)| delivery);
-            let payload = match rendering.take_found() {
-                Some(shared) => shared,
-                None => {
-                    let payload: Arc<str> =
-                        serde_json::to_string(&response).unwrap_or_default().into();
-                    if let Some((_, event)) = event
-                        && response.errors.is_empty()
-                    {
-                        rendering.share(event, payload.clone());
-                    }
-                    payload
-                }
-            };
+            // Query and mutation results (and a subscription's refusal)
+            // answer a request, like protocol messages.
+            let payload = serde_json::to_string(&response).unwrap_or_default();
             let text = next_text(&id, &payload, protocol);
+            let control = Delivery::CONTROL;
             if !outbox
-                .send_waiting(text, delivery.lane, key.clone(), delivery.worker)
+                .send_waiting(text, control.lane, key.clone(), control.worker)
                 .await
             {
                 return id;

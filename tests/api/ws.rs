@@ -840,3 +840,43 @@ async fn shared_renderings_never_cross_roles_or_selections() {
         assert!(client_full["createdBy"]["email"].is_null(), "{client_full}");
     }
 }
+
+/// A subscription its resolver refuses (an expired cursor, a worker asking
+/// for locations) answers one `next` with the coded error, then
+/// `complete`; the socket carries on.
+#[tokio::test]
+async fn a_refused_subscription_gets_its_error_then_complete() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let old =
+        fieldsync::sync::pull::encode_cursor(0, chrono::Utc::now() - chrono::Duration::days(400));
+    let cases = [
+        (
+            app.admin(),
+            "subscription($c: String) { changes(after: $c) { cursor } }",
+            json!({ "c": old }),
+            "CURSOR_EXPIRED",
+        ),
+        (
+            app.worker(1),
+            "subscription { workerLocationUpdated { cursor } }",
+            json!({}),
+            "FORBIDDEN",
+        ),
+    ];
+    for (token, query, variables, code) in cases {
+        let mut socket = ready(&app, &token).await;
+        send(&mut socket, subscribe("s", query, variables)).await;
+        let message = recv_operation(&mut socket).await;
+        assert_eq!(message["type"], "next", "{message}");
+        assert_eq!(
+            message["payload"]["errors"][0]["extensions"]["code"], code,
+            "{message}"
+        );
+        assert_eq!(
+            recv_operation(&mut socket).await,
+            json!({ "id": "s", "type": "complete" })
+        );
+        send(&mut socket, subscribe("q", "{ me { id } }", json!({}))).await;
+        assert_eq!(recv_operation(&mut socket).await["type"], "next");
+    }
+}
