@@ -178,6 +178,16 @@ fn field_is(event: &FeedEvent, field: &str, id: &Option<String>) -> bool {
     }
 }
 
+/// Keeps what [`field_is`] keeps, and also a change of `field` itself: the
+/// entity may just have left the filter (a task reassigned away from the
+/// assignee followed, a worker clocked in elsewhere), and a subscriber
+/// holding it in a filtered list learns where it went and drops it.
+fn in_or_leaving(event: &FeedEvent, field: &str, id: &Option<String>) -> bool {
+    field_is(event, field, id)
+        || (event.change.op == ChangeOp::Updated
+            && event.change.changed_fields.iter().any(|f| f == field))
+}
+
 /// Parses an optional id filter into its canonical string.
 fn id_filter(id: Option<ID>, what: &str) -> Result<Option<String>, Error> {
     id.map(|id| parse_id::<uuid::Uuid>(&id, what).map(|u| u.to_string()))
@@ -200,7 +210,9 @@ impl SubscriptionRoot {
         .await
     }
 
-    /// Changes of tasks you may see, optionally of one building or assignee.
+    /// Changes of tasks you may see, optionally of one building or assignee
+    /// (with the change that moves a task out of that building or to
+    /// another assignee: drop it from a filtered list).
     async fn task_changed(
         &self,
         ctx: &Context<'_>,
@@ -213,7 +225,8 @@ impl SubscriptionRoot {
         deliver(ctx, vec![EntityType::Task], after, |events| {
             events.filter(move |e| {
                 ready(
-                    field_is(e, "building_id", &building) && field_is(e, "assignee_id", &assignee),
+                    in_or_leaving(e, "building_id", &building)
+                        && in_or_leaving(e, "assignee_id", &assignee),
                 )
             })
         })
@@ -257,7 +270,8 @@ impl SubscriptionRoot {
         .await
     }
 
-    /// Duty status changes of the workers you may see, optionally at one building.
+    /// Duty status changes of the workers you may see, optionally at one
+    /// building (with the change that takes a worker elsewhere).
     async fn worker_status_changed(
         &self,
         ctx: &Context<'_>,
@@ -266,7 +280,7 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
         let building = id_filter(building_id, "building")?;
         deliver(ctx, vec![EntityType::WorkerStatus], after, |events| {
-            events.filter(move |e| ready(field_is(e, "building_id", &building)))
+            events.filter(move |e| ready(in_or_leaving(e, "building_id", &building)))
         })
         .await
     }
@@ -299,7 +313,8 @@ impl SubscriptionRoot {
         .await
     }
 
-    /// Violations, inspections and compliance alerts of your buildings.
+    /// Violations, inspections and compliance alerts of your buildings
+    /// (optionally one, with the change that moves a record out of it).
     async fn compliance_events(
         &self,
         ctx: &Context<'_>,
@@ -313,7 +328,7 @@ impl SubscriptionRoot {
             EntityType::ComplianceAlert,
         ];
         deliver(ctx, types, after, |events| {
-            events.filter(move |e| ready(field_is(e, "building_id", &building)))
+            events.filter(move |e| ready(in_or_leaving(e, "building_id", &building)))
         })
         .await
     }

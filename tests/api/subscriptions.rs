@@ -242,7 +242,42 @@ async fn a_task_taken_off_the_assignee_is_announced_to_them(backend: Backend) {
     assert_eq!(released["entity"]["assignee"], Value::Null);
 }
 
+/// `taskChanged(assigneeId:)` tells of a task reassigned away from that
+/// assignee (the subscriber drops it from the list), then no more of it.
+async fn a_task_reassigned_away_leaves_the_assignee_filter_with_an_event(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let assign = "mutation($id: ID!, $w: ID) { assignTask(id: $id, assigneeId: $w) { outcome } }";
+    let (worker1, worker2) = (
+        app.demo.workers[0].to_string(),
+        app.demo.workers[1].to_string(),
+    );
+    let leaving = app.task_in(0, "PENDING").await;
+    admin(&app, assign, json!({ "id": leaving, "w": worker1 })).await;
+    let staying = app.task_in(0, "PENDING").await;
+    admin(&app, assign, json!({ "id": staying, "w": worker1 })).await;
+    let query = format!(
+        "subscription {{ taskChanged(assigneeId: \"{worker1}\", AFTER) {{ entityId entity {{ ... on Task {{ progress assignee {{ id }} }} }} }} }}"
+    );
+    let mut events = subscribe(&app, app.demo.admin, &query).await;
+    admin(&app, assign, json!({ "id": leaving, "w": worker2 })).await;
+    admin(&app, PROGRESS, json!({ "id": leaving, "p": 41 })).await;
+    admin(&app, PROGRESS, json!({ "id": staying, "p": 42 })).await;
+    let event = next(&mut events).await;
+    let change = &event["data"]["taskChanged"];
+    assert_eq!(change["entityId"], leaving.as_str(), "{event}");
+    assert_eq!(change["entity"]["assignee"]["id"], worker2.as_str());
+    let event = next(&mut events).await;
+    let change = &event["data"]["taskChanged"];
+    assert_eq!(
+        change["entityId"],
+        staying.as_str(),
+        "no more of the task once it left: {event}"
+    );
+    assert_eq!(change["entity"]["progress"], 42);
+}
+
 crate::on_both_backends!(
+    a_task_reassigned_away_leaves_the_assignee_filter_with_an_event,
     a_task_taken_off_the_assignee_is_announced_to_them,
     task_changed_follows_one_building,
     my_task_assignments_reach_only_the_assignee,
