@@ -26,7 +26,7 @@ use super::changelog;
 use super::hub::Hub;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
-use crate::sync::pull::{self, PulledChange, View};
+use crate::sync::pull::{self, Priors, PulledChange, View};
 
 /// Rows read per round trip while replaying.
 const REPLAY_BATCH: u64 = 500;
@@ -100,6 +100,7 @@ pub async fn open(
         backlog: VecDeque::new(),
         pending: VecDeque::new(),
         known: HashSet::new(),
+        priors: Priors::default(),
     };
     Ok(futures_util::stream::unfold(feed, |mut feed| async move {
         feed.next().await.map(|event| (event, feed))
@@ -123,6 +124,8 @@ struct Feed {
     pending: VecDeque<FeedEvent>,
     /// Entities this feed has shown, so leaving the view sends a tombstone.
     known: HashSet<(EntityType, Uuid)>,
+    /// Previous snapshots read ahead for the rows being replayed.
+    priors: Priors,
 }
 
 impl Feed {
@@ -182,6 +185,7 @@ impl Feed {
             .limit(REPLAY_BATCH)
             .all(&self.db)
             .await?;
+        self.priors = self.view.priors(&self.db, &rows).await?;
         self.backlog.extend(rows.into_iter().map(Arc::new));
         Ok(())
     }
@@ -202,7 +206,7 @@ impl Feed {
         let replaying = self.replay_until.is_some();
         let changes = if replaying || self.view.lost_building(row) {
             // The log can tell whether the subscriber saw the previous version.
-            Box::pin(self.view.present(&self.db, row)).await?
+            Box::pin(self.view.present(&self.db, row, &self.priors)).await?
         } else {
             self.present_live(row)
         };

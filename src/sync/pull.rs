@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use entity::change;
 use entity::enums::{ChangeOp, EntityType, Role, TaskStatus};
 use entity::ids::{BuildingId, UserId};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -100,9 +102,10 @@ pub async fn pull(
     rows.truncate(limit as usize);
     let last_seq = rows.last().map_or(since, |r| r.seq);
     let view = View::of(db, principal).await?;
+    let priors = view.priors(db, &rows).await?;
     let mut out: Vec<PulledChange> = Vec::new();
     for row in rows {
-        for change in view.present(db, &row).await? {
+        for change in view.present(db, &row, &priors).await? {
             if !entity_types.is_empty() && !entity_types.contains(&change.entity_type) {
                 continue;
             }
@@ -118,6 +121,16 @@ pub async fn pull(
         has_more,
     })
 }
+
+/// The snapshots just before some change rows, read together: whether the
+/// caller saw an entity's previous version decides whether a change that
+/// hides it is a tombstone, and asking the log once per row made replays
+/// and pulls a query per invisible row.
+#[derive(Debug, Default)]
+pub struct Priors(HashMap<(EntityType, Uuid, i32), Option<Value>>);
+
+/// Previous versions asked for in one query (two parameters each).
+const PRIORS_PER_QUERY: usize = 200;
 
 /// What a caller may see: computed once per pull or per subscription.
 pub struct View {
@@ -139,12 +152,63 @@ impl View {
         })
     }
 
+    /// Reads the previous snapshots [`View::present`] will need for `rows`
+    /// as this view stands (a view that changes meanwhile reads the rest
+    /// one by one).
+    pub async fn priors(
+        &self,
+        db: &impl ConnectionTrait,
+        rows: &[change::Model],
+    ) -> Result<Priors> {
+        let mut org = None;
+        let wanted: Vec<(EntityType, Uuid, i32)> = rows
+            .iter()
+            .filter(|row| {
+                row.version > 1
+                    && !self.lost_building(row)
+                    && (row.op == ChangeOp::Deleted || !self.sees(&row.snapshot, row.entity_type))
+            })
+            .map(|row| {
+                org = Some(row.org_id);
+                (row.entity_type, row.entity_id, row.version - 1)
+            })
+            .collect();
+        let mut priors: HashMap<_, Option<Value>> = wanted.iter().map(|k| (*k, None)).collect();
+        let Some(org) = org else {
+            return Ok(Priors(priors));
+        };
+        for chunk in wanted.chunks(PRIORS_PER_QUERY) {
+            let any = chunk
+                .iter()
+                .fold(Condition::any(), |any, (_, id, version)| {
+                    any.add(
+                        Condition::all()
+                            .add(change::Column::EntityId.eq(*id))
+                            .add(change::Column::Version.eq(*version)),
+                    )
+                });
+            let found = change::Entity::find()
+                .filter(change::Column::OrgId.eq(org))
+                .filter(any)
+                .all(db)
+                .await?;
+            for row in found {
+                if let Some(slot) = priors.get_mut(&(row.entity_type, row.entity_id, row.version)) {
+                    *slot = Some(row.snapshot);
+                }
+            }
+        }
+        Ok(Priors(priors))
+    }
+
     /// The change as the caller sees it: the redacted snapshot, a
     /// tombstone, several tombstones (a lost building), or nothing.
+    /// `priors` holds previous snapshots read ahead; others are read here.
     pub async fn present(
         &self,
         db: &impl ConnectionTrait,
         row: &change::Model,
+        priors: &Priors,
     ) -> Result<Vec<PulledChange>> {
         let snapshot = &row.snapshot;
         if self.lost_building(row) {
@@ -164,9 +228,20 @@ impl View {
         let saw_before = visible
             || match row.version {
                 1 => false,
-                v => changelog::snapshot_at(db, row.org_id, row.entity_type, row.entity_id, v - 1)
+                v => match priors.0.get(&(row.entity_type, row.entity_id, v - 1)) {
+                    Some(before) => before
+                        .as_ref()
+                        .is_some_and(|before| self.sees(before, row.entity_type)),
+                    None => changelog::snapshot_at(
+                        db,
+                        row.org_id,
+                        row.entity_type,
+                        row.entity_id,
+                        v - 1,
+                    )
                     .await?
                     .is_some_and(|before| self.sees(&before, row.entity_type)),
+                },
             };
         Ok(if saw_before {
             vec![self.entry(row, true, None)]
