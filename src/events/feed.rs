@@ -91,6 +91,7 @@ pub async fn open(
     let view = View::of(&db, &principal).await?;
     let feed = Feed {
         receiver,
+        hub,
         db,
         principal,
         entity_types,
@@ -110,6 +111,7 @@ pub async fn open(
 /// The state of one subscriber's feed.
 struct Feed {
     receiver: broadcast::Receiver<Arc<change::Model>>,
+    hub: Arc<Hub>,
     db: DatabaseConnection,
     principal: Principal,
     entity_types: Vec<EntityType>,
@@ -176,17 +178,27 @@ impl Feed {
         }
     }
 
-    /// Reads the next rows after `last` into the backlog.
+    /// Reads the next rows after `last` into the backlog: from the hub's
+    /// recent rows when they reach back far enough, from the log otherwise.
     async fn read_log(&mut self) -> Result<()> {
-        let rows = change::Entity::find()
-            .filter(change::Column::OrgId.eq(self.principal.org_id))
-            .filter(change::Column::Seq.gt(self.last))
-            .order_by_asc(change::Column::Seq)
-            .limit(REPLAY_BATCH)
-            .all(&self.db)
+        let rows = match self.hub.recent_after(self.last, REPLAY_BATCH as usize) {
+            Some(rows) => rows,
+            None => change::Entity::find()
+                .filter(change::Column::OrgId.eq(self.principal.org_id))
+                .filter(change::Column::Seq.gt(self.last))
+                .order_by_asc(change::Column::Seq)
+                .limit(REPLAY_BATCH)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        };
+        self.priors = self
+            .view
+            .priors(&self.db, rows.iter().map(|row| &**row))
             .await?;
-        self.priors = self.view.priors(&self.db, &rows).await?;
-        self.backlog.extend(rows.into_iter().map(Arc::new));
+        self.backlog.extend(rows);
         Ok(())
     }
 

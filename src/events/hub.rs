@@ -7,9 +7,15 @@
 //! The broadcast channel is bounded: a subscriber that falls more than its
 //! capacity behind is told it lagged and re-reads what it missed from the
 //! log, so a slow subscriber costs itself a database read, never the others.
+//!
+//! The rows of that window are also kept in order ([`Hub::recent_after`]),
+//! so a subscriber resuming from a recent cursor — a whole reconnect storm
+//! of them — replays from memory, sharing the rows, instead of each reading
+//! the log again.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use entity::change;
@@ -35,6 +41,15 @@ pub struct Hub {
     wake: Notify,
     /// The highest seq broadcast so far.
     last_seq: AtomicI64,
+    /// The last `CAPACITY` rows broadcast (the same rows the channel holds).
+    recent: Mutex<Recent>,
+}
+
+/// Recent rows in seq order, and the seq below which they are incomplete.
+struct Recent {
+    rows: VecDeque<Arc<change::Model>>,
+    /// Every row with a seq above this one is in `rows` (or still to come).
+    floor: i64,
 }
 
 impl Hub {
@@ -45,6 +60,10 @@ impl Hub {
             sender,
             wake: Notify::new(),
             last_seq: AtomicI64::new(start_seq),
+            recent: Mutex::new(Recent {
+                rows: VecDeque::new(),
+                floor: start_seq,
+            }),
         })
     }
 
@@ -66,6 +85,17 @@ impl Hub {
     /// The highest seq broadcast so far: rows above it will still arrive.
     pub fn last_seq(&self) -> i64 {
         self.last_seq.load(Ordering::Acquire)
+    }
+
+    /// Up to `limit` rows after `after`, from memory; `None` when rows after
+    /// it have left the window (read them from the log).
+    pub fn recent_after(&self, after: i64, limit: usize) -> Option<Vec<Arc<change::Model>>> {
+        let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        if after < recent.floor {
+            return None;
+        }
+        let from = recent.rows.partition_point(|row| row.seq <= after);
+        Some(recent.rows.range(from..).take(limit).cloned().collect())
     }
 
     /// Tails the log until `shutdown`.
@@ -94,14 +124,29 @@ impl Hub {
                 .await?;
             let full = rows.len() as u64 == BATCH;
             for row in rows {
-                self.last_seq.store(row.seq, Ordering::Release);
-                // No receiver is fine: nobody is subscribed right now.
-                let _ = self.sender.send(Arc::new(row));
+                self.publish(row);
             }
             if !full {
                 return Ok(());
             }
         }
+    }
+
+    /// Keeps a row among the recent ones, then broadcasts it.
+    fn publish(&self, row: change::Model) {
+        let row = Arc::new(row);
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            recent.rows.push_back(row.clone());
+            if recent.rows.len() > CAPACITY
+                && let Some(gone) = recent.rows.pop_front()
+            {
+                recent.floor = gone.seq;
+            }
+        }
+        self.last_seq.store(row.seq, Ordering::Release);
+        // No receiver is fine: nobody is subscribed right now.
+        let _ = self.sender.send(row);
     }
 
     /// Wakes the tailer on every PostgreSQL notification of a commit (from
@@ -132,5 +177,59 @@ impl Hub {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use entity::enums::{ChangeOp, EntityType};
+    use serde_json::json;
+
+    use super::*;
+
+    fn row(seq: i64) -> change::Model {
+        change::Model {
+            seq,
+            org_id: uuid::Uuid::nil().into(),
+            entity_type: EntityType::Task,
+            entity_id: uuid::Uuid::nil(),
+            version: 1,
+            op: ChangeOp::Created,
+            snapshot: json!({}),
+            changed_fields: json!([]),
+            actor_id: None,
+            client_mutation_id: None,
+            priority: 0,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    fn seqs(rows: Option<Vec<Arc<change::Model>>>) -> Option<Vec<i64>> {
+        rows.map(|rows| rows.iter().map(|r| r.seq).collect())
+    }
+
+    #[test]
+    fn recent_rows_serve_cursors_inside_the_window_only() {
+        let hub = Hub::new(10);
+        assert_eq!(seqs(hub.recent_after(10, 5)), Some(vec![]));
+        assert_eq!(seqs(hub.recent_after(9, 5)), None, "before the hub started");
+        // Seqs may have gaps (rolled-back transactions).
+        for seq in [11, 12, 14, 15] {
+            hub.publish(row(seq));
+        }
+        assert_eq!(seqs(hub.recent_after(10, 10)), Some(vec![11, 12, 14, 15]));
+        assert_eq!(seqs(hub.recent_after(12, 1)), Some(vec![14]));
+        assert_eq!(seqs(hub.recent_after(15, 10)), Some(vec![]));
+        assert_eq!(hub.last_seq(), 15);
+    }
+
+    #[test]
+    fn rows_leaving_the_window_raise_its_floor() {
+        let hub = Hub::new(0);
+        for seq in 1..=(CAPACITY as i64 + 2) {
+            hub.publish(row(seq));
+        }
+        assert_eq!(seqs(hub.recent_after(1, 1)), None, "row 2 is gone");
+        assert_eq!(seqs(hub.recent_after(2, 1)), Some(vec![3]));
     }
 }

@@ -155,14 +155,14 @@ impl View {
     /// Reads the previous snapshots [`View::present`] will need for `rows`
     /// as this view stands (a view that changes meanwhile reads the rest
     /// one by one).
-    pub async fn priors(
+    pub async fn priors<'r>(
         &self,
         db: &impl ConnectionTrait,
-        rows: &[change::Model],
+        rows: impl IntoIterator<Item = &'r change::Model>,
     ) -> Result<Priors> {
         let mut org = None;
         let wanted: Vec<(EntityType, Uuid, i32)> = rows
-            .iter()
+            .into_iter()
             .filter(|row| {
                 row.version > 1
                     && !self.lost_building(row)

@@ -350,7 +350,40 @@ async fn two_instances_on_postgres_survive_a_database_restart() {
     );
 }
 
+/// A cursor from before the instance's hub started lies outside the rows
+/// it keeps in memory: the replay reads the log instead, and goes live
+/// from there without a gap.
+async fn a_resume_older_than_the_hub_reads_the_log(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.task_in(0, "IN_PROGRESS").await;
+    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
+        .await
+        .unwrap();
+    let before = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    set_progress(&app, &id, 61).await;
+    set_progress(&app, &id, 62).await;
+    // A second instance, started after those writes: its hub knows none of them.
+    let fresh = fieldsync::state::AppState::connect((*app.state.settings).clone())
+        .await
+        .unwrap();
+    let (hub, db) = (fresh.hub.clone(), fresh.db.clone());
+    tokio::spawn(fieldsync::Application::build(fresh).await.unwrap().run());
+    let admin = as_user(&app, app.demo.admin).await;
+    let stream = feed::open(hub, db, admin, vec![EntityType::Task], Some(&before), 30)
+        .await
+        .unwrap();
+    let mut feed: Feed = Box::pin(stream);
+    set_progress(&app, &id, 63).await;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let event = next(&mut feed).await;
+        seen.push(event.change.snapshot.unwrap()["progress"].as_i64().unwrap());
+    }
+    assert_eq!(seen, vec![61, 62, 63]);
+}
+
 crate::on_both_backends!(
+    a_resume_older_than_the_hub_reads_the_log,
     a_change_reaches_only_subscribers_who_may_see_it,
     an_unassigned_worker_stops_hearing_of_the_building_at_once,
     resume_replays_what_was_missed_then_goes_live_without_gap_or_duplicate,
