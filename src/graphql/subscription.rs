@@ -7,7 +7,8 @@ use std::future::ready;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::{Context, ID, Json, Object, Subscription};
+use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+use async_graphql::{Context, ID, Json, Object, Request, Subscription};
 use entity::enums::{ChangeOp, EntityType};
 use futures_util::{Stream, StreamExt, stream};
 use serde_json::Value;
@@ -186,6 +187,47 @@ fn in_or_leaving(event: &FeedEvent, field: &str, id: &Option<String>) -> bool {
     field_is(event, field, id)
         || (event.change.op == ChangeOp::Updated
             && event.change.changed_fields.iter().any(|f| f == field))
+}
+
+/// Checks the GraphQL rule that a subscription selects exactly one root
+/// field (the spec's "single root field"), which async-graphql leaves
+/// unchecked, and that it selects it directly: async-graphql ignores
+/// fragments at a subscription's root (the operation would end at once,
+/// silently). Documents that do not parse, or whose operation cannot be
+/// told, pass: execution reports those.
+pub fn check_single_root_field(request: &Request) -> Result<(), String> {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return Ok(());
+    };
+    let operation = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            match operations.get(name.as_str()) {
+                Some(operation) => operation,
+                None => return Ok(()),
+            }
+        }
+        (DocumentOperations::Multiple(_), None) => return Ok(()),
+    };
+    if operation.node.ty != OperationType::Subscription {
+        return Ok(());
+    }
+    let items = &operation.node.selection_set.node.items;
+    if items
+        .iter()
+        .any(|item| !matches!(item.node, Selection::Field(_)))
+    {
+        return Err(
+            "select the subscription field directly: fragments at the root of a subscription are not supported"
+                .into(),
+        );
+    }
+    match items.len() {
+        1 => Ok(()),
+        n => Err(format!(
+            "a subscription must select exactly one root field; this one selects {n}"
+        )),
+    }
 }
 
 /// Parses an optional id filter into its canonical string.

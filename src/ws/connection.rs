@@ -42,7 +42,7 @@ use crate::graphql::context::RequestContext;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error, ensure_codes, is_request_error};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::renderings::Rendering;
-use crate::graphql::subscription::{Delivering, FeedEvents, FeedHandoff};
+use crate::graphql::subscription::{Delivering, FeedEvents, FeedHandoff, check_single_root_field};
 
 /// Largest outbound message; a result past it is replaced by an error.
 /// Kept under the socket's `max_write_buffer_size`, which refuses any single
@@ -322,6 +322,9 @@ impl Connection {
         let max = self.settings.max_operations;
         if self.operations.len() >= max {
             let message = format!("too many operations: at most {max} at once on a connection");
+            return self.operation_error(&id, &message, CODE_BAD_USER_INPUT);
+        }
+        if let Err(message) = check_single_root_field(&request) {
             return self.operation_error(&id, &message, CODE_BAD_USER_INPUT);
         }
         let db = &self.state.http.app.db;

@@ -880,3 +880,58 @@ async fn a_refused_subscription_gets_its_error_then_complete() {
         assert_eq!(recv_operation(&mut socket).await["type"], "next");
     }
 }
+
+/// A subscription selects exactly one root field, directly (GraphQL's
+/// "single root field" rule, which async-graphql does not check; and it
+/// ignores fragments at a subscription's root): anything else gets an
+/// `error` message naming the rule; fragments inside the field are fine.
+#[tokio::test]
+async fn a_subscription_must_select_one_root_field_directly() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut socket = ready(&app, &app.admin()).await;
+    for (id, query, rule) in [
+        (
+            "aliases",
+            "subscription { a: changes { cursor } b: changes { cursor } }",
+            "exactly one root field",
+        ),
+        (
+            "fragment",
+            "subscription { ...Feed } fragment Feed on SubscriptionRoot { taskChanged { cursor } }",
+            "directly",
+        ),
+    ] {
+        send(&mut socket, subscribe(id, query, json!({}))).await;
+        let message = recv_operation(&mut socket).await;
+        assert_eq!(message["type"], "error", "{message}");
+        assert_eq!(message["id"], id);
+        assert_eq!(
+            message["payload"][0]["extensions"]["code"],
+            "BAD_USER_INPUT"
+        );
+        assert!(
+            message["payload"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(rule),
+            "{message}"
+        );
+    }
+    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
+        .await
+        .unwrap();
+    let cursor = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let one = "subscription($c: String) { taskChanged(after: $c) { ...Fields } } fragment Fields on ChangeEvent { version }";
+    send(&mut socket, subscribe("one", one, json!({ "c": cursor }))).await;
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    app.graphql(
+        Some(&app.admin()),
+        "mutation($id: ID!) { updateTaskProgress(id: $id, progress: 5) { outcome } }",
+        json!({ "id": task }),
+    )
+    .await
+    .ok();
+    let message = recv_operation(&mut socket).await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert!(message["payload"]["data"]["taskChanged"]["version"].is_i64());
+}
