@@ -221,11 +221,18 @@ impl Default for GraphqlSettings {
 pub struct SyncSettings {
     /// Days superseded change-log rows are kept; older sync cursors expire.
     pub retention_days: u32,
+    /// How often each instance reads the change log without being woken
+    /// (a commit here or a PostgreSQL notification wakes it at once): the
+    /// most a lost notification delays an event.
+    pub poll_interval_ms: u64,
 }
 
 impl Default for SyncSettings {
     fn default() -> Self {
-        Self { retention_days: 30 }
+        Self {
+            retention_days: 30,
+            poll_interval_ms: 500,
+        }
     }
 }
 
@@ -437,6 +444,9 @@ impl Settings {
         }
         if self.graphql.max_complexity == 0 {
             return invalid("graphql.max_complexity", "must be at least 1");
+        }
+        if !(10..=3_600_000).contains(&self.sync.poll_interval_ms) {
+            return invalid("sync.poll_interval_ms", "must be between 10 and 3600000");
         }
         if self.sync.retention_days == 0 {
             return invalid("sync.retention_days", "must be at least 1");

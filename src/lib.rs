@@ -34,6 +34,7 @@ pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -110,9 +111,10 @@ impl Application {
     /// Serves, and runs the background jobs, until the shutdown token is cancelled.
     pub async fn run(self) -> std::io::Result<()> {
         let hub = self.state.hub.clone();
+        let poll = Duration::from_millis(self.state.settings.sync.poll_interval_ms);
         tokio::spawn(
             hub.clone()
-                .run(self.state.db.clone(), self.shutdown.clone()),
+                .run(self.state.db.clone(), poll, self.shutdown.clone()),
         );
         if !self.state.settings.database.is_sqlite() {
             let url = self.state.settings.database.url.clone();

@@ -16,11 +16,15 @@
 //!
 //! - [`protocol`]: the messages of both dialects.
 //! - [`connection`]: one socket's state machine and the close codes.
+//! - [`operation`]: one operation's task; a subscription hands its feed
+//!   over and its events are rendered once per alike subscribers
+//!   (`graphql::renderings`).
 //! - [`outbox`]: the bounded outbound queue and its writer task.
 //! - [`limits`]: connections per user.
 
 pub mod connection;
 pub mod limits;
+pub mod operation;
 pub mod outbox;
 pub mod protocol;
 

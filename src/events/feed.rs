@@ -1,6 +1,7 @@
 //! A subscriber's feed: what they missed since their cursor, replayed from
-//! the log, then the live changes of the [`Hub`], with no gap and no
-//! duplicate, each shown only if the subscriber may see it at that version.
+//! the hub's window of recent rows or, for older cursors, from the log,
+//! then the live changes of the [`Hub`], with no gap and no duplicate, each
+//! shown only if the subscriber may see it at that version.
 //!
 //! No gap: the feed subscribes to the hub *before* it reads the log, so
 //! every row after the replay arrives through the hub; rows it has already
@@ -156,6 +157,7 @@ impl Feed {
                     // Caught up with the log: from here on every row comes
                     // through the hub and is filtered in memory.
                     self.replay_until = None;
+                    self.priors = Priors::default();
                     match self.receiver.recv().await {
                         Ok(row) => row,
                         Err(broadcast::error::RecvError::Lagged(missed)) => {

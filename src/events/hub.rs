@@ -1,8 +1,8 @@
 //! The instance's change-log tailer. One task per process reads the log in
 //! `seq` order, once for every subscriber, and broadcasts each row; it wakes
 //! when a write commits here, when PostgreSQL notifies of a commit on any
-//! instance (`LISTEN fieldsync_changes`), and on a poll interval in case a
-//! notification was lost (the database restarted, say).
+//! instance (`LISTEN fieldsync_changes`), and every `sync.poll_interval_ms`
+//! in case a notification was lost (the database restarted, say).
 //!
 //! The broadcast channel is bounded: a subscriber that falls more than its
 //! capacity behind is told it lagged and re-reads what it missed from the
@@ -32,8 +32,8 @@ pub const CHANNEL: &str = "fieldsync_changes";
 const CAPACITY: usize = 4096;
 /// Rows read per round trip.
 const BATCH: u64 = 500;
-/// How often the tailer looks even without a wake-up.
-const POLL: Duration = Duration::from_millis(500);
+/// How soon the tailer reads again after a failed read.
+const RETRY: Duration = Duration::from_millis(250);
 
 /// Broadcasts committed changes to this instance's subscribers.
 pub struct Hub {
@@ -42,6 +42,7 @@ pub struct Hub {
     /// The highest seq broadcast so far.
     last_seq: AtomicI64,
     /// The last `CAPACITY` rows broadcast (the same rows the channel holds).
+    /// A std `Mutex`: held only to push or copy out a few pointers.
     recent: Mutex<Recent>,
 }
 
@@ -98,16 +99,27 @@ impl Hub {
         Some(recent.rows.range(from..).take(limit).cloned().collect())
     }
 
-    /// Tails the log until `shutdown`.
-    pub async fn run(self: Arc<Self>, db: DatabaseConnection, shutdown: CancellationToken) {
+    /// Tails the log until `shutdown`, looking every `poll` even when not woken.
+    pub async fn run(
+        self: Arc<Self>,
+        db: DatabaseConnection,
+        poll: Duration,
+        shutdown: CancellationToken,
+    ) {
         loop {
-            if let Err(error) = self.drain(&db).await {
-                tracing::warn!(%error, "reading the change log failed; will retry");
-            }
+            // After a failed read (the database restarting, say), look again
+            // soon rather than at the next wake-up, which may never come.
+            let next_look = match self.drain(&db).await {
+                Ok(()) => poll,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the change log failed; will retry");
+                    poll.min(RETRY)
+                }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
+                _ = tokio::time::sleep(next_look) => {}
             }
         }
     }
@@ -157,6 +169,9 @@ impl Hub {
             let attempt = async {
                 let mut listener = PgListener::connect(&url).await?;
                 listener.listen(CHANNEL).await?;
+                // Commits made while nobody listened sent no notification
+                // here: read the log now rather than at the next poll.
+                self.notify();
                 loop {
                     listener.recv().await?;
                     self.notify();

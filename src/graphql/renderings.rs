@@ -1,10 +1,13 @@
 //! One rendering of a subscription event for every subscriber who would
 //! render it alike: the same caller, the same selection, the same event.
 //!
-//! Thousands of sockets often follow the same changes with the same
-//! document (an app's one `taskChanged` query). The first operation to
-//! deliver an event resolves and serialises it; every other one finds the
-//! payload here and skips GraphQL execution altogether.
+//! A user often follows the same changes with the same document on many
+//! sockets (an app's one `taskChanged` query on a phone, a tablet and a
+//! few browser tabs; a dashboard on a wall; an integration's pool of
+//! connections). The first operation to deliver an event resolves and
+//! serialises it; every other one finds the payload here and skips GraphQL
+//! execution altogether. Different users render their own: what they may
+//! read differs.
 //!
 //! What makes two renderings alike: the [`Principal`] (role and field rules
 //! follow from it), the document and operation name, the variables the
@@ -17,6 +20,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Request, Variables};
@@ -25,26 +29,39 @@ use sea_orm::DatabaseConnection;
 
 use super::AppSchema;
 use super::context::RequestContext;
-use super::errors::ensure_codes;
+use super::errors::{coded_error, ensure_codes};
 use super::loaders::Loaders;
 use super::subscription::Delivering;
 use crate::auth::Principal;
 use crate::events::feed::{EventKey, FeedEvent};
 
 /// Renderings kept per generation; two generations are kept, so between
-/// `GENERATION` and twice that (a few MB of JSON at most).
+/// `GENERATION` and twice that.
 const GENERATION: usize = 4096;
+/// Larger payloads are not kept (with the count above, the cache holds at
+/// most 8,192 × 64 KiB; in practice events are a few hundred bytes).
+const MAX_SHARED_BYTES: usize = 64 * 1024;
+/// How long a rendering is offered: its cursor carries the time it was
+/// rendered, and a cursor must not look older than it is.
+const MAX_AGE: Duration = Duration::from_secs(60);
 
 /// The instance's renderings. Cheap to share.
 #[derive(Debug, Default)]
 pub struct Renderings {
+    /// A std `Mutex`: held only to look up or insert one entry.
     generations: Mutex<Generations>,
 }
 
 #[derive(Debug, Default)]
 struct Generations {
-    current: HashMap<Key, Arc<str>>,
-    previous: HashMap<Key, Arc<str>>,
+    current: HashMap<Key, Rendered>,
+    previous: HashMap<Key, Rendered>,
+}
+
+#[derive(Debug)]
+struct Rendered {
+    payload: Arc<str>,
+    at: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,15 +78,20 @@ impl Renderings {
             .current
             .get(key)
             .or_else(|| generations.previous.get(key))
-            .cloned()
+            .filter(|rendered| rendered.at.elapsed() < MAX_AGE)
+            .map(|rendered| rendered.payload.clone())
     }
 
     fn put(&self, key: Key, payload: Arc<str>) {
+        if payload.len() > MAX_SHARED_BYTES {
+            return;
+        }
         let mut generations = self.lock();
         if generations.current.len() >= GENERATION {
             generations.previous = std::mem::take(&mut generations.current);
         }
-        generations.current.insert(key, payload);
+        let at = Instant::now();
+        generations.current.insert(key, Rendered { payload, at });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
@@ -110,7 +132,11 @@ impl Rendering {
             selection: selection_hash(request),
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
-            variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+            variables: serde_json::to_string(&request.variables).unwrap_or_else(|error| {
+                // The render then fails on the missing variables, visibly.
+                tracing::error!(%error, "keeping a subscription's variables failed");
+                String::new()
+            }),
             db,
         }
     }
@@ -136,13 +162,18 @@ impl Rendering {
         if let Some(name) = &self.operation_name {
             request = request.operation_name(name);
         }
-        let mut response = schema
-            .execute_stream(request)
-            .next()
-            .await
-            .unwrap_or_default();
+        let Some(mut response) = schema.execute_stream(request).next().await else {
+            tracing::error!("a one-event execution yielded nothing");
+            return internal_error();
+        };
         ensure_codes(&mut response);
-        let payload: Arc<str> = serde_json::to_string(&response).unwrap_or_default().into();
+        let payload: Arc<str> = match serde_json::to_string(&response) {
+            Ok(payload) => payload.into(),
+            Err(error) => {
+                tracing::error!(%error, "serialising an event failed");
+                return internal_error();
+            }
+        };
         if let Some(key) = key
             && response.errors.is_empty()
         {
@@ -150,6 +181,16 @@ impl Rendering {
         }
         payload
     }
+}
+
+/// The payload of an event that could not be rendered.
+fn internal_error() -> Arc<str> {
+    serde_json::json!({
+        "data": null,
+        "errors": [coded_error("internal error", "INTERNAL")],
+    })
+    .to_string()
+    .into()
 }
 
 /// Hashes what decides how the request's events render: the document, the

@@ -109,8 +109,9 @@ impl FeedHandoff {
         (Self(Arc::new(Mutex::new(Some(sender)))), receiver)
     }
 
-    /// Hands `events` over; gives them back when already handed over (a
-    /// second root field) or nobody waits any more.
+    /// Hands `events` over; gives them back when already handed over or
+    /// nobody waits any more (the transport then lets async-graphql run
+    /// them, as without a handoff).
     fn give(&self, events: FeedEvents) -> Result<(), FeedEvents> {
         let sender = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
         match sender {
@@ -146,8 +147,8 @@ where
     }
     let state = ctx.state()?;
     let principal = *ctx.principal()?;
-    // Boxed: the opening reads the database, and async-graphql keeps the
-    // resolver's future beside the stream for the subscription's life.
+    // Boxed: the opening reads the database, and inline its future would
+    // sit beside the stream in async-graphql's state while that runs.
     let opened = Box::pin(feed::open(
         state.hub.clone(),
         state.db.clone(),
@@ -179,10 +180,13 @@ fn field_is(event: &FeedEvent, field: &str, id: &Option<String>) -> bool {
     }
 }
 
-/// Keeps what [`field_is`] keeps, and also a change of `field` itself: the
-/// entity may just have left the filter (a task reassigned away from the
-/// assignee followed, a worker clocked in elsewhere), and a subscriber
-/// holding it in a filtered list learns where it went and drops it.
+/// Keeps what [`field_is`] keeps, and also every update of `field` itself:
+/// the entity may just have left the filter (a task reassigned away from
+/// the assignee followed, a worker clocked in elsewhere), and a subscriber
+/// holding it in a filtered list learns where it went and drops it. (An
+/// update between two other values passes too: without the previous
+/// version in memory it cannot be told apart; the client finds it does not
+/// match and ignores it.)
 fn in_or_leaving(event: &FeedEvent, field: &str, id: &Option<String>) -> bool {
     field_is(event, field, id)
         || (event.change.op == ChangeOp::Updated
@@ -253,8 +257,8 @@ impl SubscriptionRoot {
     }
 
     /// Changes of tasks you may see, optionally of one building or assignee
-    /// (with the change that moves a task out of that building or to
-    /// another assignee: drop it from a filtered list).
+    /// (with a filter, also every update of the filtered field, such as the
+    /// one that reassigns a task away: drop what no longer matches).
     async fn task_changed(
         &self,
         ctx: &Context<'_>,
@@ -313,7 +317,8 @@ impl SubscriptionRoot {
     }
 
     /// Duty status changes of the workers you may see, optionally at one
-    /// building (with the change that takes a worker elsewhere).
+    /// building (with a building, also every change of a worker's building,
+    /// such as the one that takes a worker elsewhere).
     async fn worker_status_changed(
         &self,
         ctx: &Context<'_>,
@@ -356,7 +361,8 @@ impl SubscriptionRoot {
     }
 
     /// Violations, inspections and compliance alerts of your buildings
-    /// (optionally one, with the change that moves a record out of it).
+    /// (optionally one; then also every update that moves a record between
+    /// buildings).
     async fn compliance_events(
         &self,
         ctx: &Context<'_>,

@@ -129,7 +129,7 @@ pub async fn pull(
 #[derive(Debug, Default)]
 pub struct Priors(HashMap<(EntityType, Uuid, i32), Option<Value>>);
 
-/// Previous versions asked for in one query (two parameters each).
+/// Previous versions asked for in one query (three parameters each).
 const PRIORS_PER_QUERY: usize = 200;
 
 /// What a caller may see: computed once per pull or per subscription.
@@ -160,29 +160,28 @@ impl View {
         db: &impl ConnectionTrait,
         rows: impl IntoIterator<Item = &'r change::Model>,
     ) -> Result<Priors> {
-        let mut org = None;
+        let org = self.principal.org_id;
         let wanted: Vec<(EntityType, Uuid, i32)> = rows
             .into_iter()
             .filter(|row| {
-                row.version > 1
+                // Rows of other organisations (the hub's window holds them
+                // all) are never shown, so nothing is read for them.
+                row.org_id == org
+                    && row.version > 1
                     && !self.lost_building(row)
                     && (row.op == ChangeOp::Deleted || !self.sees(&row.snapshot, row.entity_type))
             })
-            .map(|row| {
-                org = Some(row.org_id);
-                (row.entity_type, row.entity_id, row.version - 1)
-            })
+            .map(|row| (row.entity_type, row.entity_id, row.version - 1))
             .collect();
         let mut priors: HashMap<_, Option<Value>> = wanted.iter().map(|k| (*k, None)).collect();
-        let Some(org) = org else {
-            return Ok(Priors(priors));
-        };
         for chunk in wanted.chunks(PRIORS_PER_QUERY) {
+            // Type, id and version, so each term uses the log's index on them.
             let any = chunk
                 .iter()
-                .fold(Condition::any(), |any, (_, id, version)| {
+                .fold(Condition::any(), |any, (ty, id, version)| {
                     any.add(
                         Condition::all()
+                            .add(change::Column::EntityType.eq(*ty))
                             .add(change::Column::EntityId.eq(*id))
                             .add(change::Column::Version.eq(*version)),
                     )

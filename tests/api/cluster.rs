@@ -10,22 +10,30 @@ use std::process::Command;
 pub struct Cluster {
     bin: PathBuf,
     data: PathBuf,
-    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    /// Its URL: Unix socket only (in the data directory), so no port can be
+    /// taken from under it while it starts or restarts.
     pub url: String,
 }
 
 impl Cluster {
-    /// Creates and starts a cluster; panics with the tool's output when it cannot.
+    /// The PostgreSQL server programs, when installed (`None`: skip).
+    pub fn available() -> bool {
+        server_bin().is_some()
+    }
+
+    /// Creates and starts a cluster; panics with the tools' output when it cannot.
     pub fn start() -> Self {
         let bin = server_bin().expect("PostgreSQL server programs (initdb, pg_ctl) not found");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
         let data = std::env::temp_dir().join(format!("fieldsync-pg-{}", uuid::Uuid::now_v7()));
         let data_arg = data.display().to_string();
-        run(
-            &bin,
+        // The guard exists before anything is created, so a failed start
+        // still stops and removes what it made.
+        let cluster = Self {
+            url: format!("postgres://postgres@localhost/postgres?host={data_arg}&port=5432"),
+            bin,
+            data,
+        };
+        cluster.run(
             "initdb",
             &[
                 "-D",
@@ -34,38 +42,69 @@ impl Cluster {
                 "postgres",
                 "-A",
                 "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
                 "--no-sync",
             ],
         );
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_arg} -c fsync=off"
-        );
-        let log = data.join("server.log").display().to_string();
-        run(
-            &bin,
-            "pg_ctl",
-            &["-D", &data_arg, "-l", &log, "-o", &options, "-w", "start"],
-        );
-        Self {
-            bin,
-            data,
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-        }
+        cluster.run("pg_ctl", &cluster.pg_ctl_args("start"));
+        cluster
     }
 
     /// Restarts the server: every connection is cut (`-m fast`), and it
     /// accepts connections again when this returns.
     pub async fn restart(&self) {
-        let data = self.data.display().to_string();
         let mut command = as_owner(&self.bin.join("pg_ctl"));
         command
-            .args(["-D", &data, "-m", "fast", "-w", "restart"])
+            .args(self.pg_ctl_args("restart"))
+            .args(["-m", "fast"])
             .stdout(std::process::Stdio::null());
         let status = tokio::process::Command::from(command)
             .status()
             .await
             .expect("pg_ctl restart");
-        assert!(status.success(), "pg_ctl restart failed");
+        assert!(
+            status.success(),
+            "pg_ctl restart failed: {}",
+            self.log_tail()
+        );
+    }
+
+    /// `pg_ctl` arguments to start (or restart) this cluster and wait for it.
+    fn pg_ctl_args(&self, action: &str) -> Vec<String> {
+        let data = self.data.display().to_string();
+        let options = format!(
+            "-c listen_addresses='' -c unix_socket_directories={data} -c port=5432 -c fsync=off"
+        );
+        let log = self.data.join("server.log").display().to_string();
+        ["-D", &data, "-l", &log, "-o", &options, "-w", action]
+            .map(str::to_owned)
+            .to_vec()
+    }
+
+    fn run(&self, program: &str, args: &[impl AsRef<std::ffi::OsStr>]) {
+        let output = as_owner(&self.bin.join(program))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program} could not start: {e}"));
+        assert!(
+            output.status.success(),
+            "{program} failed: {}{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            self.log_tail()
+        );
+    }
+
+    /// The end of the server's log, for failure messages.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.data.join("server.log")).unwrap_or_default();
+        let start = log.len().saturating_sub(2000);
+        let start = (start..log.len())
+            .find(|&i| log.is_char_boundary(i))
+            .unwrap_or(0);
+        format!("\nserver log:\n{}", &log[start..])
     }
 }
 
@@ -106,17 +145,4 @@ fn as_owner(program: &Path) -> Command {
     } else {
         Command::new(program)
     }
-}
-
-fn run(bin: &Path, program: &str, args: &[&str]) {
-    let output = as_owner(&bin.join(program))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} could not start: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }

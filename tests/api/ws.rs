@@ -54,8 +54,13 @@ async fn send_text(socket: &mut Socket, text: String) {
 
 /// The next JSON message; panics on a close or after [`WAIT`].
 pub async fn recv(socket: &mut Socket) -> Value {
+    recv_within(socket, WAIT).await
+}
+
+/// The next JSON message; panics on a close or after `wait`.
+async fn recv_within(socket: &mut Socket, wait: Duration) -> Value {
     loop {
-        let frame = tokio::time::timeout(WAIT, socket.next())
+        let frame = tokio::time::timeout(wait, socket.next())
             .await
             .expect("a message in time")
             .expect("socket open")
@@ -70,8 +75,13 @@ pub async fn recv(socket: &mut Socket) -> Value {
 
 /// The next message that is not a keep-alive.
 pub async fn recv_operation(socket: &mut Socket) -> Value {
+    recv_operation_within(socket, WAIT).await
+}
+
+/// The next message that is not a keep-alive, within `wait` for each frame.
+pub async fn recv_operation_within(socket: &mut Socket, wait: Duration) -> Value {
     loop {
-        let message = recv(socket).await;
+        let message = recv_within(socket, wait).await;
         if !matches!(message["type"].as_str(), Some("ka" | "ping")) {
             return message;
         }
@@ -806,12 +816,12 @@ async fn shared_renderings_never_cross_roles_or_selections() {
     ] {
         let mut socket = ready(&app, &token).await;
         // Each resumes from its own cursor (the cursor also says when it
-        // was issued), so `after` differs on every socket.
-        let cursor = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+        // was issued, in seconds), so `after` differs on every socket.
+        let issued = chrono::Utc::now() - chrono::Duration::seconds(sockets.len() as i64);
+        let cursor = fieldsync::sync::pull::encode_cursor(newest, issued);
         let variables = json!({ "after": cursor, "full": full });
         send(&mut socket, subscribe("s", document, variables)).await;
         sockets.push(socket);
-        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let task = app.task_in(0, "IN_PROGRESS").await;
     for p in [31, 32, 33] {
