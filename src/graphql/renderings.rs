@@ -103,7 +103,7 @@ impl Renderings {
 
 /// How one subscription renders its events: shared when another
 /// operation rendered them alike, resolved here otherwise.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Rendering {
     shared: Arc<Renderings>,
     principal: Principal,

@@ -87,7 +87,6 @@ type ChangeEvents = Pin<Box<dyn Stream<Item = ChangeEvent> + Send>>;
 /// How a transport wants a subscription's events, in the request's data.
 /// Without one, a subscription resolves every event itself (its stream
 /// runs inside async-graphql for the subscription's whole life).
-#[derive(Clone)]
 pub enum Delivering {
     /// Hand the filtered feed over and yield nothing: the transport then
     /// drops the execution (parsed document, variables and all, ~10 KiB

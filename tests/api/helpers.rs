@@ -300,7 +300,7 @@ impl ServeProcess {
         if let Some(schema) = &settings.database.schema {
             command.env("FIELDSYNC_DATABASE_SCHEMA", schema);
         }
-        let process = Self {
+        let mut process = Self {
             address: format!("http://127.0.0.1:{port}"),
             child: command.spawn().expect("start fieldsync serve"),
         };
@@ -313,6 +313,9 @@ impl ServeProcess {
             .await
             .is_ok_and(|r| r.status().is_success())
         {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("serve exited before it was ready ({status}); its stderr is above");
+            }
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "serve never got ready"
