@@ -13,6 +13,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use entity::change;
@@ -31,6 +32,11 @@ use crate::sync::pull::{self, Priors, PulledChange, View};
 
 /// Rows read per round trip while replaying.
 const REPLAY_BATCH: u64 = 500;
+/// Failed database reads in a row a feed rides out (about 40 s of retries,
+/// the first `FIRST_RETRY` after the failure, each wait twice the last, at
+/// most 16 times it).
+const MAX_FAILURES: u32 = 8;
+const FIRST_RETRY: Duration = Duration::from_millis(500);
 
 /// One event for a subscriber.
 #[derive(Debug, Clone)]
@@ -103,6 +109,7 @@ pub async fn open(
         pending: VecDeque::new(),
         known: HashSet::new(),
         priors: Priors::default(),
+        failures: 0,
     };
     Ok(futures_util::stream::unfold(feed, |mut feed| async move {
         feed.next().await.map(|event| (event, feed))
@@ -129,6 +136,8 @@ struct Feed {
     known: HashSet<(EntityType, Uuid)>,
     /// Previous snapshots read ahead for the rows being replayed.
     priors: Priors,
+    /// Database reads that failed in a row.
+    failures: u32,
 }
 
 impl Feed {
@@ -145,9 +154,12 @@ impl Feed {
                     // Boxed, like every database read here: an idle feed
                     // then holds only the hub receiver's small future.
                     if let Err(error) = Box::pin(self.read_log()).await {
-                        tracing::warn!(%error, "replaying the change log failed");
-                        return None;
+                        if !self.back_off(&error).await {
+                            return None;
+                        }
+                        continue;
                     }
+                    self.failures = 0;
                     if self.backlog.is_empty() {
                         self.replay_until = None;
                     }
@@ -172,12 +184,32 @@ impl Feed {
             if row.seq <= self.last {
                 continue;
             }
-            self.last = row.seq;
             if let Err(error) = self.handle(&row).await {
-                tracing::warn!(%error, "filtering a change failed");
-                return None;
+                if !self.back_off(&error).await {
+                    return None;
+                }
+                // The same row again once the database answers.
+                self.backlog.push_front(row);
+                continue;
             }
+            self.failures = 0;
+            self.last = row.seq;
         }
+    }
+
+    /// Waits before a failed database read is tried again (the database
+    /// may be restarting); `false` after `MAX_FAILURES` in a row, which ends
+    /// the feed (the client resubscribes from its last cursor).
+    async fn back_off(&mut self, error: &Error) -> bool {
+        self.failures += 1;
+        if self.failures > MAX_FAILURES {
+            tracing::warn!(%error, "a change feed gave up reading the database");
+            return false;
+        }
+        tracing::warn!(%error, attempt = self.failures, "a change feed's database read failed; retrying");
+        let wait = FIRST_RETRY * 2u32.pow(self.failures.min(5) - 1);
+        tokio::time::sleep(wait).await;
+        true
     }
 
     /// Reads the next rows after `last` into the backlog: from the hub's

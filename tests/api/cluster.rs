@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::helpers::{Backend, TestApp, spawn_app};
+
 /// A running cluster, stopped and deleted when dropped.
 pub struct Cluster {
     bin: PathBuf,
@@ -16,13 +18,20 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// The PostgreSQL server programs, when installed (`None`: skip).
-    pub fn available() -> bool {
-        server_bin().is_some()
+    /// A cluster and a test app on it; `None` (the test is skipped, and
+    /// says so) when PostgreSQL's server programs are not installed.
+    pub async fn with_app() -> Option<(Self, TestApp)> {
+        if server_bin().is_none() {
+            eprintln!("skipped: the PostgreSQL server programs are not installed");
+            return None;
+        }
+        let cluster = Self::start();
+        let app = spawn_app(Backend::Postgres(cluster.url.clone())).await;
+        Some((cluster, app))
     }
 
     /// Creates and starts a cluster; panics with the tools' output when it cannot.
-    pub fn start() -> Self {
+    fn start() -> Self {
         let bin = server_bin().expect("PostgreSQL server programs (initdb, pg_ctl) not found");
         let data = std::env::temp_dir().join(format!("fieldsync-pg-{}", uuid::Uuid::now_v7()));
         let data_arg = data.display().to_string();
@@ -55,18 +64,32 @@ impl Cluster {
     /// Restarts the server: every connection is cut (`-m fast`), and it
     /// accepts connections again when this returns.
     pub async fn restart(&self) {
+        self.pg_ctl("restart").await;
+    }
+
+    /// Stops the server (`-m fast`: every connection is cut).
+    pub async fn stop(&self) {
+        self.pg_ctl("stop").await;
+    }
+
+    /// Starts the server again after [`Cluster::stop`].
+    pub async fn resume(&self) {
+        self.pg_ctl("start").await;
+    }
+
+    async fn pg_ctl(&self, action: &str) {
         let mut command = as_owner(&self.bin.join("pg_ctl"));
         command
-            .args(self.pg_ctl_args("restart"))
+            .args(self.pg_ctl_args(action))
             .args(["-m", "fast"])
             .stdout(std::process::Stdio::null());
         let status = tokio::process::Command::from(command)
             .status()
             .await
-            .expect("pg_ctl restart");
+            .expect("pg_ctl runs");
         assert!(
             status.success(),
-            "pg_ctl restart failed: {}",
+            "pg_ctl {action} failed: {}",
             self.log_tail()
         );
     }

@@ -258,12 +258,9 @@ async fn resumed_and_live_feeds_agree_on_what_a_client_sees(backend: Backend) {
 /// B's socket in order, exactly once.
 #[tokio::test]
 async fn two_instances_on_postgres_survive_a_database_restart() {
-    if !Cluster::available() {
-        eprintln!("skipped: the PostgreSQL server programs are not installed");
+    let Some((cluster, app)) = Cluster::with_app().await else {
         return;
-    }
-    let cluster = Cluster::start();
-    let app = spawn_app(Backend::Postgres(cluster.url.clone())).await;
+    };
     // Polling a minute apart: B hears of A's writes through LISTEN/NOTIFY
     // (and its reconnection after the restart), or not in time at all.
     let quiet = [("FIELDSYNC_SYNC_POLL_INTERVAL_MS", "60000")];
@@ -354,29 +351,46 @@ async fn two_instances_on_postgres_survive_a_database_restart() {
     );
 }
 
-/// A cursor from before the instance's hub started lies outside the rows
-/// it keeps in memory: the replay reads the log instead, and goes live
-/// from there without a gap.
-async fn a_resume_older_than_the_hub_reads_the_log(backend: Backend) {
-    let app = spawn_app(backend).await;
+/// Sets a task's progress twice after a cursor, then opens the
+/// administrator's feed from that cursor on a second instance's state,
+/// whose hub starts after those writes (so the replay must read the log):
+/// the task, the feed, and that state.
+async fn replay_from_before_a_fresh_hub(
+    app: &TestApp,
+    progress: [i64; 2],
+) -> (String, Feed, fieldsync::state::AppState) {
     let id = app.task_in(0, "IN_PROGRESS").await;
     let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
         .await
         .unwrap();
     let before = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
-    set_progress(&app, &id, 61).await;
-    set_progress(&app, &id, 62).await;
-    // A second instance, started after those writes: its hub knows none of them.
+    for p in progress {
+        set_progress(app, &id, p).await;
+    }
     let fresh = fieldsync::state::AppState::connect((*app.state.settings).clone())
         .await
         .unwrap();
-    let (hub, db) = (fresh.hub.clone(), fresh.db.clone());
+    let admin = as_user(app, app.demo.admin).await;
+    let stream = feed::open(
+        fresh.hub.clone(),
+        fresh.db.clone(),
+        admin,
+        vec![EntityType::Task],
+        Some(&before),
+        30,
+    )
+    .await
+    .unwrap();
+    (id, Box::pin(stream), fresh)
+}
+
+/// A cursor from before the instance's hub started lies outside the rows
+/// it keeps in memory: the replay reads the log instead, and goes live
+/// from there without a gap.
+async fn a_resume_older_than_the_hub_reads_the_log(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (id, mut feed, fresh) = replay_from_before_a_fresh_hub(&app, [61, 62]).await;
     tokio::spawn(fieldsync::Application::build(fresh).await.unwrap().run());
-    let admin = as_user(&app, app.demo.admin).await;
-    let stream = feed::open(hub, db, admin, vec![EntityType::Task], Some(&before), 30)
-        .await
-        .unwrap();
-    let mut feed: Feed = Box::pin(stream);
     set_progress(&app, &id, 63).await;
     let mut seen = Vec::new();
     for _ in 0..3 {
@@ -423,6 +437,34 @@ async fn a_replay_tombstones_what_left_the_view_amid_other_organisations_writes(
     let event = next(&mut feed).await;
     assert_eq!(event.change.entity_id.to_string(), task, "{event:?}");
     assert!(event.change.tombstone, "it left worker1's view: {event:?}");
+}
+
+/// A feed replaying from the log while the database is down waits for it
+/// and carries on, instead of ending.
+#[tokio::test]
+async fn a_replay_rides_out_the_database_going_away() {
+    let Some((cluster, app)) = Cluster::with_app().await else {
+        return;
+    };
+    let (_, mut feed, _fresh) = replay_from_before_a_fresh_hub(&app, [81, 82]).await;
+    cluster.stop().await;
+    let back = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        cluster.resume().await;
+    };
+    let read = async {
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let event = tokio::time::timeout(Duration::from_secs(40), feed.next())
+                .await
+                .expect("an event once the database is back")
+                .expect("the feed is still open");
+            seen.push(event.change.snapshot.unwrap()["progress"].as_i64().unwrap());
+        }
+        seen
+    };
+    let ((), seen) = tokio::join!(back, read);
+    assert_eq!(seen, vec![81, 82]);
 }
 
 crate::on_both_backends!(
