@@ -186,18 +186,23 @@ impl Senders {
     }
 
     /// The sender of `provider`'s devices, if that provider is on.
-    pub fn of(&self, provider: PushProvider) -> Option<Arc<dyn PushSender>> {
+    fn of(&self, provider: PushProvider) -> Option<Arc<dyn PushSender>> {
         match provider {
             PushProvider::Apns => self.apns.clone(),
             PushProvider::Expo => self.expo.clone().map(|e| e as Arc<dyn PushSender>),
         }
     }
 
+    /// The providers that are on, with their senders.
+    pub fn active(&self) -> Vec<(PushProvider, Arc<dyn PushSender>)> {
+        PushProvider::iter()
+            .filter_map(|p| Some((p, self.of(p)?)))
+            .collect()
+    }
+
     /// The providers that are on.
     pub fn providers(&self) -> Vec<PushProvider> {
-        PushProvider::iter()
-            .filter(|p| self.of(*p).is_some())
-            .collect()
+        self.active().into_iter().map(|(p, _)| p).collect()
     }
 }
 

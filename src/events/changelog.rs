@@ -159,6 +159,24 @@ pub async fn latest_seq_of(
         .unwrap_or(0))
 }
 
+/// Up to `limit` rows after `seq`, in order: of one organisation, or of all.
+pub async fn rows_after(
+    db: &impl ConnectionTrait,
+    seq: i64,
+    org: Option<OrganizationId>,
+    limit: u64,
+) -> Result<Vec<change::Model>> {
+    let mut select = change::Entity::find().filter(change::Column::Seq.gt(seq));
+    if let Some(org) = org {
+        select = select.filter(change::Column::OrgId.eq(org));
+    }
+    Ok(select
+        .order_by_asc(change::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// The snapshot of an entity at a version, if the log still holds it.
 pub async fn snapshot_at(
     db: &impl ConnectionTrait,

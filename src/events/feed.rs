@@ -19,7 +19,7 @@ use chrono::Utc;
 use entity::change;
 use entity::enums::{ChangeOp, EntityType};
 use futures_util::Stream;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -217,16 +217,16 @@ impl Feed {
     async fn read_log(&mut self) -> Result<()> {
         let rows = match self.hub.recent_after(self.last, REPLAY_BATCH as usize) {
             Some(rows) => rows,
-            None => change::Entity::find()
-                .filter(change::Column::OrgId.eq(self.principal.org_id))
-                .filter(change::Column::Seq.gt(self.last))
-                .order_by_asc(change::Column::Seq)
-                .limit(REPLAY_BATCH)
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(Arc::new)
-                .collect(),
+            None => changelog::rows_after(
+                &self.db,
+                self.last,
+                Some(self.principal.org_id),
+                REPLAY_BATCH,
+            )
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
         };
         self.priors = self
             .view

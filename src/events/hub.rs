@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use entity::change;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
@@ -128,12 +128,7 @@ impl Hub {
     async fn drain(&self, db: &DatabaseConnection) -> Result<()> {
         loop {
             let after = self.last_seq();
-            let rows = change::Entity::find()
-                .filter(change::Column::Seq.gt(after))
-                .order_by_asc(change::Column::Seq)
-                .limit(BATCH)
-                .all(db)
-                .await?;
+            let rows = changelog::rows_after(db, after, None, BATCH).await?;
             let full = rows.len() as u64 == BATCH;
             for row in rows {
                 self.publish(row);

@@ -22,7 +22,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::Positioned;
+use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Request, Variables};
 use futures_util::StreamExt;
 use sea_orm::DatabaseConnection;
@@ -119,17 +120,19 @@ pub struct Rendering {
 }
 
 impl Rendering {
-    /// How `principal`'s operation running `request` renders its events.
+    /// How `principal`'s operation running `request` (whose document,
+    /// when it parses, is `document`) renders its events.
     pub fn new(
         shared: Arc<Renderings>,
         principal: Principal,
         db: DatabaseConnection,
         request: &Request,
+        document: Option<&ExecutableDocument>,
     ) -> Self {
         Self {
             shared,
             principal,
-            selection: selection_hash(request),
+            selection: document.and_then(|document| selection_hash(request, document)),
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
             variables: serde_json::to_string(&request.variables).unwrap_or_else(|error| {
@@ -196,33 +199,22 @@ fn internal_error() -> Arc<str> {
 /// Hashes what decides how the request's events render: the document, the
 /// operation name and the variables read anywhere but in the root fields'
 /// own arguments.
-fn selection_hash(request: &Request) -> Option<u64> {
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+fn selection_hash(request: &Request, document: &ExecutableDocument) -> Option<u64> {
     let mut used = HashSet::new();
     for (_, operation) in document.operations.iter() {
         for item in &operation.node.selection_set.node.items {
-            match &item.node {
-                // The root field's own arguments only choose events.
-                Selection::Field(field) => {
-                    for directive in &field.node.directives {
-                        for (_, value) in &directive.node.arguments {
-                            variables_in(&value.node, &mut used);
-                        }
-                    }
-                    variables_below(
-                        &field.node.selection_set.node,
-                        &document,
-                        &mut used,
-                        &mut HashSet::new(),
-                    );
-                }
-                _ => {
-                    let single = SelectionSet {
-                        items: vec![item.clone()],
-                    };
-                    variables_below(&single, &document, &mut used, &mut HashSet::new());
-                }
-            }
+            // The root field's own arguments only choose events; a root
+            // fragment (refused for subscriptions) is not worth sharing.
+            let Selection::Field(field) = &item.node else {
+                return None;
+            };
+            variables_in_directives(&field.node.directives, &mut used);
+            variables_below(
+                &field.node.selection_set.node,
+                document,
+                &mut used,
+                &mut HashSet::new(),
+            );
         }
     }
     let variables: BTreeMap<&Name, String> = request
@@ -247,11 +239,7 @@ fn variables_below<'d>(
     fragments_seen: &mut HashSet<&'d str>,
 ) {
     for item in &set.items {
-        for directive in item.node.directives() {
-            for (_, value) in &directive.node.arguments {
-                variables_in(&value.node, used);
-            }
-        }
+        variables_in_directives(item.node.directives(), used);
         match &item.node {
             Selection::Field(field) => {
                 for (_, value) in &field.node.arguments {
@@ -277,11 +265,7 @@ fn variables_below<'d>(
                 if fragments_seen.insert(name)
                     && let Some(fragment) = document.fragments.get(name)
                 {
-                    for directive in &fragment.node.directives {
-                        for (_, value) in &directive.node.arguments {
-                            variables_in(&value.node, used);
-                        }
-                    }
+                    variables_in_directives(&fragment.node.directives, used);
                     variables_below(
                         &fragment.node.selection_set.node,
                         document,
@@ -290,6 +274,15 @@ fn variables_below<'d>(
                     );
                 }
             }
+        }
+    }
+}
+
+/// Notes the variables directives' arguments read.
+fn variables_in_directives(directives: &[Positioned<Directive>], used: &mut HashSet<String>) {
+    for directive in directives {
+        for (_, value) in &directive.node.arguments {
+            variables_in(&value.node, used);
         }
     }
 }
@@ -313,7 +306,8 @@ mod tests {
 
     fn hash(query: &str, variables: serde_json::Value) -> u64 {
         let request = Request::new(query).variables(async_graphql::Variables::from_json(variables));
-        selection_hash(&request).expect("parses")
+        let document = async_graphql::parser::parse_query(query).expect("parses");
+        selection_hash(&request, &document).expect("shareable")
     }
 
     #[test]

@@ -7,8 +7,10 @@ use std::future::ready;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
-use async_graphql::{Context, ID, Json, Object, Request, Subscription};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection,
+};
+use async_graphql::{Context, ID, Json, Object, Subscription};
 use entity::enums::{ChangeOp, EntityType};
 use futures_util::{Stream, StreamExt, stream};
 use serde_json::Value;
@@ -196,20 +198,18 @@ fn in_or_leaving(event: &FeedEvent, field: &str, id: &Option<String>) -> bool {
 /// field (the spec's "single root field"), which async-graphql leaves
 /// unchecked, and that it selects it directly: async-graphql ignores
 /// fragments at a subscription's root (the operation would end at once,
-/// silently). Documents that do not parse, or whose operation cannot be
-/// told, pass: execution reports those.
-pub fn check_single_root_field(request: &Request) -> Result<(), String> {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return Ok(());
-    };
-    let operation = match (&document.operations, &request.operation_name) {
+/// silently). A document whose operation cannot be told passes: execution
+/// reports it.
+pub fn check_single_root_field(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Result<(), String> {
+    let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            match operations.get(name.as_str()) {
-                Some(operation) => operation,
-                None => return Ok(()),
-            }
-        }
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+            Some(operation) => operation,
+            None => return Ok(()),
+        },
         (DocumentOperations::Multiple(_), None) => return Ok(()),
     };
     if operation.node.ty != OperationType::Subscription {

@@ -94,7 +94,7 @@ async fn check_due(
             return Ok(0);
         }
     };
-    let mut settled = 0;
+    let mut settled = Vec::new();
     let txn = begin_write(db).await?;
     for row in &rows {
         let ticket = row.provider_ticket.as_deref().unwrap_or_default();
@@ -112,15 +112,19 @@ async fn check_due(
             metrics::outcome(PushProvider::Expo, &outcome, final_attempt);
             worker::record(&txn, settings, row, outcome).await?;
         }
-        // Only the ticket read here: a retry sent meanwhile has a new one.
+        settled.push((row.id, ticket));
+    }
+    if !settled.is_empty() {
+        // Only the tickets read here (each names one row): a retry sent
+        // meanwhile has a new one and keeps its own receipt to read.
+        let (ids, tickets): (Vec<_>, Vec<_>) = settled.iter().copied().unzip();
         notification::Entity::update_many()
             .col_expr(notification::Column::ReceiptCheckedAt, Expr::value(now))
-            .filter(notification::Column::Id.eq(row.id))
-            .filter(notification::Column::ProviderTicket.eq(ticket))
+            .filter(notification::Column::Id.is_in(ids))
+            .filter(notification::Column::ProviderTicket.is_in(tickets))
             .exec(&txn)
             .await?;
-        settled += 1;
     }
     txn.commit().await?;
-    Ok(settled)
+    Ok(settled.len())
 }

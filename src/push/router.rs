@@ -21,11 +21,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::enums::{EntityType, NotificationCategory, NotificationStatus, PushProvider};
 use entity::ids::{DeviceId, OrganizationId, TaskId, UserId};
-use entity::{change, device, notification, push_cursor, task, user};
+use entity::{device, notification, push_cursor, task, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel as _, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, IntoActiveModel as _, QueryFilter, Set,
 };
 use serde_json::json;
 use tokio::sync::{Notify, broadcast};
@@ -119,12 +119,7 @@ impl Router {
         let mut queued = 0;
         loop {
             let after = cursor(db, CURSOR).await?;
-            let rows = change::Entity::find()
-                .filter(change::Column::Seq.gt(after))
-                .order_by_asc(change::Column::Seq)
-                .limit(BATCH)
-                .all(db)
-                .await?;
+            let rows = changelog::rows_after(db, after, None, BATCH).await?;
             let Some(last) = rows.last().map(|r| r.seq) else {
                 return Ok(queued);
             };
@@ -274,6 +269,10 @@ impl Router {
             let Some(preference) = preferences.get(&user.id).filter(|p| p.enabled) else {
                 continue;
             };
+            // Without a device nothing is queued: spare the visibility check.
+            if !devices.iter().any(|d| d.user_id == user.id) {
+                continue;
+            }
             if let Some(task) = task {
                 match tasks::get(db, &Principal::from(user), task).await {
                     Ok(_) => {}
@@ -337,7 +336,7 @@ async fn fold(db: &impl ConnectionTrait, row: &notification::Model) -> Result<bo
         .col_expr(notification::Column::Data, Expr::value(row.data.clone()))
         .col_expr(notification::Column::ChangeSeq, Expr::value(row.change_seq))
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(waiting_like(row))
+        .filter(waiting_for(&[row.device_id], row.collapse_key.as_deref()))
         .filter(notification::Column::Category.eq(row.category))
         .exec(db)
         .await?;
@@ -359,21 +358,18 @@ async fn withdraw_routine(db: &impl ConnectionTrait, rows: &[Queued]) -> Result<
             Expr::value("superseded by a newer notice"),
         )
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(notification::Column::DeviceId.is_in(devices))
-        .filter(notification::Column::CollapseKey.eq(rows[0].row.collapse_key.clone()))
-        .filter(notification::Column::Status.eq(NotificationStatus::Pending))
-        .filter(notification::Column::Attempts.eq(0))
+        .filter(waiting_for(&devices, rows[0].row.collapse_key.as_deref()))
         .filter(notification::Column::Category.eq(NotificationCategory::TaskUpdated))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// Never-attempted notifications for the same device and entity as `row`.
-fn waiting_like(row: &notification::Model) -> Condition {
+/// Never-attempted notifications of these devices about one entity.
+fn waiting_for(devices: &[DeviceId], collapse_key: Option<&str>) -> Condition {
     Condition::all()
-        .add(notification::Column::DeviceId.eq(row.device_id))
-        .add(notification::Column::CollapseKey.eq(row.collapse_key.clone()))
+        .add(notification::Column::DeviceId.is_in(devices.iter().copied()))
+        .add(notification::Column::CollapseKey.eq(collapse_key))
         .add(notification::Column::Status.eq(NotificationStatus::Pending))
         .add(notification::Column::Attempts.eq(0))
 }

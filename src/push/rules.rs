@@ -123,10 +123,7 @@ pub async fn announcements(
                 .as_array()
                 .is_some_and(|f| f.iter().any(|v| v == field))
     };
-    let building: Option<BuildingId> = snapshot
-        .get("building_id")
-        .and_then(Value::as_str)
-        .and_then(|b| b.parse().ok());
+    let building: Option<BuildingId> = parsed(snapshot, "building_id");
     let id = change.entity_id;
     let mut out = Vec::new();
     match change.entity_type {
@@ -142,15 +139,9 @@ pub async fn announcements(
                 )
             };
             let status = text("status");
-            let creator: Option<UserId> = snapshot
-                .get("created_by")
-                .and_then(Value::as_str)
-                .and_then(|c| c.parse().ok());
+            let creator: Option<UserId> = parsed(snapshot, "created_by");
             if touched("assignee_id")
-                && let Some(assignee) = snapshot
-                    .get("assignee_id")
-                    .and_then(Value::as_str)
-                    .and_then(|a| a.parse::<UserId>().ok())
+                && let Some(assignee) = parsed::<UserId>(snapshot, "assignee_id")
             {
                 let mut assigned = task(
                     NotificationCategory::TaskAssigned,
@@ -191,10 +182,7 @@ pub async fn announcements(
                     admins_of(db, change.org_id).await?,
                 ));
             }
-            let due: Option<DateTime<Utc>> = snapshot
-                .get("due_at")
-                .and_then(Value::as_str)
-                .and_then(|d| d.parse().ok());
+            let due: Option<DateTime<Utc>> = parsed(snapshot, "due_at");
             let open = !matches!(status.as_str(), "COMPLETED" | "CANCELLED");
             if touched("due_at") && open && due.is_some_and(|due| due <= change.created_at) {
                 out.push(task(
@@ -207,10 +195,7 @@ pub async fn announcements(
         EntityType::TimeEntry => {
             let clocked_out = touched("clock_out_at") && snapshot["clock_out_at"].is_string();
             if change.op == ChangeOp::Created || clocked_out {
-                let worker: Option<UserId> = snapshot
-                    .get("worker_id")
-                    .and_then(Value::as_str)
-                    .and_then(|w| w.parse().ok());
+                let worker: Option<UserId> = parsed(snapshot, "worker_id");
                 let who = match worker {
                     Some(w) => user::Entity::find_by_id(w).one(db).await?.map(|u| u.name),
                     None => None,
@@ -307,6 +292,11 @@ fn finish(mut out: Vec<Announcement>, actor: Option<UserId>) -> Vec<Announcement
 }
 
 /// A task snapshot's progress, in percent.
+/// A snapshot's text field parsed (an id, a time), if present and valid.
+fn parsed<T: std::str::FromStr>(snapshot: &Value, field: &str) -> Option<T> {
+    snapshot.get(field)?.as_str()?.parse().ok()
+}
+
 fn progress(snapshot: &Value) -> i64 {
     snapshot
         .get("progress")

@@ -43,10 +43,7 @@ pub async fn run(
 ) {
     let poll = Duration::from_millis(settings.worker_interval_ms);
     loop {
-        for provider in senders.providers() {
-            let Some(sender) = senders.of(provider) else {
-                continue;
-            };
+        for (provider, sender) in senders.active() {
             loop {
                 match send_due(&db, provider, sender.as_ref(), &settings).await {
                     // A full batch suggests more are due right now.

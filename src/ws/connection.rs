@@ -292,7 +292,7 @@ impl Connection {
         self.outbox.close(code, reason);
     }
 
-    fn on_subscribe(&mut self, id: String, request: Request) {
+    fn on_subscribe(&mut self, id: String, mut request: Request) {
         let Some(ready) = &self.ready else {
             match self.protocol {
                 Protocol::TransportWs => self.outbox.close(4401, "Unauthorized"),
@@ -322,7 +322,14 @@ impl Connection {
             let message = format!("too many operations: at most {max} at once on a connection");
             return self.operation_error(&id, &message, CODE_BAD_USER_INPUT);
         }
-        if let Err(message) = check_single_root_field(&request) {
+        // Parsed once, here: for the checks below, and handed to
+        // async-graphql (a document that does not parse is left for it to
+        // report).
+        let document = async_graphql::parser::parse_query(&request.query).ok();
+        if let Some(document) = &document
+            && let Err(message) =
+                check_single_root_field(document, request.operation_name.as_deref())
+        {
             return self.operation_error(&id, &message, CODE_BAD_USER_INPUT);
         }
         let db = &self.state.http.app.db;
@@ -331,7 +338,11 @@ impl Connection {
             principal,
             db.clone(),
             &request,
+            document.as_ref(),
         );
+        if let Some(document) = document {
+            request.set_parsed_query(document);
+        }
         let request = request
             .data(RequestContext {
                 principal: Some(principal),

@@ -16,6 +16,10 @@ use serde_json::{Value, json};
 /// The HS256 secret every test server uses.
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
 
+/// Sets a task's progress (`$id`, `$p`), answering the outcome.
+pub const PROGRESS: &str =
+    "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }";
+
 /// Which database a test runs against.
 #[derive(Debug, Clone)]
 pub enum Backend {
@@ -258,6 +262,15 @@ impl TestApp {
             .as_str()
             .expect("a task id")
             .to_owned()
+    }
+
+    /// A cursor at the newest change: a feed opened `after:` it misses
+    /// nothing written from here on, however long it takes to open.
+    pub async fn newest_cursor(&self) -> String {
+        let newest = fieldsync::events::changelog::newest_seq(&self.state.db)
+            .await
+            .expect("newest seq");
+        fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now())
     }
 
     /// True when `/healthz` answers 200.

@@ -12,7 +12,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::json;
 
 use crate::cluster::Cluster;
-use crate::helpers::{Backend, ServeProcess, TestApp, spawn_app};
+use crate::helpers::{Backend, PROGRESS, ServeProcess, TestApp, spawn_app};
 use crate::ws;
 
 type Feed = Pin<Box<dyn Stream<Item = FeedEvent> + Send>>;
@@ -41,9 +41,6 @@ async fn next(feed: &mut Feed) -> FeedEvent {
 async fn as_user(app: &TestApp, id: entity::ids::UserId) -> Principal {
     principal::load(&app.state.db, id).await.unwrap()
 }
-
-const PROGRESS: &str =
-    "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }";
 
 /// Sets a task's progress as the administrator.
 async fn set_progress(app: &TestApp, id: &str, progress: i64) {
@@ -176,7 +173,7 @@ async fn resume_replays_what_was_missed_then_goes_live_without_gap_or_duplicate(
                 client
                     .post(format!("{address}/graphql"))
                     .bearer_auth(&token)
-                    .json(&json!({ "query": "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }", "variables": { "id": id, "p": p } }))
+                    .json(&json!({ "query": PROGRESS, "variables": { "id": id, "p": p } }))
                     .send()
                     .await
                     .unwrap();
@@ -267,10 +264,7 @@ async fn two_instances_on_postgres_survive_a_database_restart() {
     let a = ServeProcess::start(&app, &quiet).await;
     let b = ServeProcess::start(&app, &quiet).await;
     let task = app.task_in(0, "IN_PROGRESS").await;
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
-        .await
-        .unwrap();
-    let cursor = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let cursor = app.newest_cursor().await;
 
     let url = format!("{}/graphql/ws", b.address.replacen("http://", "ws://", 1));
     let mut socket = ws::connect_to(&url, ws::TRANSPORT).await;
@@ -360,10 +354,7 @@ async fn replay_from_before_a_fresh_hub(
     progress: [i64; 2],
 ) -> (String, Feed, fieldsync::state::AppState) {
     let id = app.task_in(0, "IN_PROGRESS").await;
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
-        .await
-        .unwrap();
-    let before = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let before = app.newest_cursor().await;
     for p in progress {
         set_progress(app, &id, p).await;
     }
@@ -409,10 +400,7 @@ async fn a_replay_tombstones_what_left_the_view_amid_other_organisations_writes(
     let task = app.task_in(0, "PENDING").await;
     let to = |worker: usize| json!({ "id": task, "w": app.demo.workers[worker].to_string() });
     app.graphql(Some(&app.admin()), assign, to(0)).await.ok();
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
-        .await
-        .unwrap();
-    let cursor = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let cursor = app.newest_cursor().await;
     app.graphql(Some(&app.admin()), assign, to(1)).await.ok();
     let theirs = app
         .graphql(

@@ -13,7 +13,7 @@ use fieldsync::graphql::loaders::Loaders;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, PROGRESS, TestApp, spawn_app};
 
 type Events = Pin<Box<dyn Stream<Item = Response> + Send>>;
 
@@ -22,10 +22,7 @@ type Events = Pin<Box<dyn Stream<Item = Response> + Send>>;
 /// however long it takes to open, so no write of the test can slip past it.
 async fn subscribe(app: &TestApp, user: UserId, query: &str) -> Events {
     let who = principal::load(&app.state.db, user).await.unwrap();
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
-        .await
-        .unwrap();
-    let cursor = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let cursor = app.newest_cursor().await;
     let query = query.replace("AFTER", &format!("after: \"{cursor}\""));
     let request = Request::new(query)
         .data(RequestContext {
@@ -47,9 +44,6 @@ async fn admin(app: &TestApp, query: &str, vars: Value) {
     let answer = app.graphql(Some(&app.admin()), query, vars).await;
     answer.ok();
 }
-
-const PROGRESS: &str =
-    "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }";
 
 async fn task_changed_follows_one_building(backend: Backend) {
     let app = spawn_app(backend).await;

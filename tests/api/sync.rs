@@ -15,7 +15,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, PROGRESS, TestApp, spawn_app};
 
 const PUSH: &str = "mutation($ops: [SyncOperationInput!]!, $atomic: Boolean) { syncPush(operations: $ops, atomic: $atomic) { clientMutationId status error { code message } result { version entity { ... on Task { id progress title } } } } }";
 const PULL: &str = "query($after: String) { syncPull(after: $after) { cursor hasMore changes { entityType entityId version op tombstone snapshot } } }";
@@ -246,7 +246,7 @@ async fn pruning_keeps_the_newest_change_of_every_entity(backend: Backend) {
     let task = &tasks_of(&app, &admin, "IN_PROGRESS").await[0];
     let id = task["id"].as_str().unwrap();
     for p in [81, 82, 83] {
-        app.graphql(Some(&admin), "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }", json!({ "id": id, "p": p }))
+        app.graphql(Some(&admin), PROGRESS, json!({ "id": id, "p": p }))
             .await
             .ok();
     }

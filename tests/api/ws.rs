@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, PROGRESS, TestApp, spawn_app, spawn_app_with};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -381,8 +381,7 @@ async fn a_mutation_over_the_socket_writes_and_answers(backend: Backend) {
         .nodes("tasks")[0]["id"]
         .clone();
     let mut socket = ready(&app, &app.admin()).await;
-    let mutation =
-        "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }";
+    let mutation = PROGRESS;
     send(
         &mut socket,
         subscribe("m1", mutation, json!({ "id": task, "p": 42 })),
@@ -416,10 +415,7 @@ async fn a_task_change_over_http_reaches_a_changes_subscriber(backend: Backend) 
         .clone();
     // Subscribing `after` the newest change makes the feed start exactly
     // there, however long the server takes to open it.
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
-        .await
-        .unwrap();
-    let cursor = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let cursor = app.newest_cursor().await;
     let mut socket = ready(&app, &app.admin()).await;
     send(
         &mut socket,
@@ -675,10 +671,7 @@ async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
         .nodes("tasks")[0]
         .clone();
     let (id, first_version) = (task["id"].clone(), task["version"].as_i64().unwrap());
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
-        .await
-        .unwrap();
-    let start = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let start = app.newest_cursor().await;
     let watch = "subscription($after: String) { changes(entityTypes: [TASK], after: $after) { cursor entityId version snapshot } }";
     let mut slow = connect_slow(&app).await;
     init(&mut slow, &app.admin()).await;
@@ -693,7 +686,7 @@ async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
             writes += 1;
             app.graphql(
                 Some(&app.admin()),
-                "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }",
+                PROGRESS,
                 json!({ "id": id, "p": writes % 90 + 1 }),
             )
             .await
@@ -761,15 +754,12 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
         .nodes("tasks")[0]
         .clone();
     let (id, first_version) = (task["id"].clone(), task["version"].as_i64().unwrap());
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
-        .await
-        .unwrap();
-    let start = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let start = app.newest_cursor().await;
     let writes = 200;
     for n in 0..writes {
         app.graphql(
             Some(&app.admin()),
-            "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }",
+            PROGRESS,
             json!({ "id": id, "p": n % 90 + 1 }),
         )
         .await
@@ -825,13 +815,9 @@ async fn shared_renderings_never_cross_roles_or_selections() {
     }
     let task = app.task_in(0, "IN_PROGRESS").await;
     for p in [31, 32, 33] {
-        app.graphql(
-            Some(&app.admin()),
-            "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }",
-            json!({ "id": task, "p": p }),
-        )
-        .await
-        .ok();
+        app.graphql(Some(&app.admin()), PROGRESS, json!({ "id": task, "p": p }))
+            .await
+            .ok();
         let mut events = Vec::new();
         for socket in &mut sockets {
             let message = recv_operation(socket).await;
@@ -927,10 +913,7 @@ async fn a_subscription_must_select_one_root_field_directly() {
             "{message}"
         );
     }
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
-        .await
-        .unwrap();
-    let cursor = fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now());
+    let cursor = app.newest_cursor().await;
     let one = "subscription($c: String) { taskChanged(after: $c) { ...Fields } } fragment Fields on ChangeEvent { version }";
     send(&mut socket, subscribe("one", one, json!({ "c": cursor }))).await;
     let task = app.task_in(0, "IN_PROGRESS").await;

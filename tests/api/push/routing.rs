@@ -11,7 +11,7 @@ use super::mocks::{
     ADMIN_PHONE, Script, WORKER_PHONE, app_with_providers, notifications_of, only, register,
     wait_for, wait_routed,
 };
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, PROGRESS, TestApp};
 
 const CLIENT1_PHONE: &str = "ExponentPushToken[client1-phone-000000]";
 const CLIENT2_PHONE: &str = "ExponentPushToken[client2-phone-000000]";
@@ -117,7 +117,7 @@ async fn ten_progress_updates_within_the_window_are_one_notification(backend: Ba
     for progress in 1..=10 {
         app.graphql(
             Some(&app.worker(2)),
-            "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome } }",
+            PROGRESS,
             json!({ "id": id, "p": progress * 5 }),
         )
         .await
