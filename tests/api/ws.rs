@@ -655,13 +655,8 @@ fn version_of(event: &Value, task: &Value) -> Option<(i64, String)> {
     })
 }
 
-#[tokio::test]
-async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
-        s.ws.outbound_queue = 8;
-        s.ws.slow_consumer_grace_ms = 300;
-    })
-    .await;
+/// The first task's id and version, and a cursor at the newest change.
+async fn first_task_and_cursor(app: &TestApp) -> (Value, i64, String) {
     let task = app
         .query(
             &app.admin(),
@@ -670,8 +665,18 @@ async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
         .await
         .nodes("tasks")[0]
         .clone();
-    let (id, first_version) = (task["id"].clone(), task["version"].as_i64().unwrap());
-    let start = app.newest_cursor().await;
+    let version = task["version"].as_i64().expect("version");
+    (task["id"].clone(), version, app.newest_cursor().await)
+}
+
+#[tokio::test]
+async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.ws.outbound_queue = 8;
+        s.ws.slow_consumer_grace_ms = 300;
+    })
+    .await;
+    let (id, first_version, start) = first_task_and_cursor(&app).await;
     let watch = "subscription($after: String) { changes(entityTypes: [TASK], after: $after) { cursor entityId version snapshot } }";
     let mut slow = connect_slow(&app).await;
     init(&mut slow, &app.admin()).await;
@@ -745,16 +750,7 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
         s.ws.keepalive_interval_ms = 300;
     })
     .await;
-    let task = app
-        .query(
-            &app.admin(),
-            "{ tasks(first: 1) { edges { node { id version } } } }",
-        )
-        .await
-        .nodes("tasks")[0]
-        .clone();
-    let (id, first_version) = (task["id"].clone(), task["version"].as_i64().unwrap());
-    let start = app.newest_cursor().await;
+    let (id, first_version, start) = first_task_and_cursor(&app).await;
     let writes = 200;
     for n in 0..writes {
         app.graphql(

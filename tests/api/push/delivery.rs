@@ -11,7 +11,7 @@ use super::mocks::{
     ADMIN_PHONE, Script, TOPIC, WORKER_PHONE, app_with_providers, assign_to_worker1,
     notifications_of, only, register, start_expo, wait_for,
 };
-use crate::helpers::{Backend, ServeProcess, spawn_app};
+use crate::helpers::{Backend, ServeProcess, TestApp, spawn_app};
 
 const CLIENT1_PHONE: &str = "ExponentPushToken[client1-phone-000000]";
 const APNS_PHONE: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
@@ -91,14 +91,12 @@ async fn an_assigned_worker_gets_one_push_on_each_device(backend: Backend) {
     }
 }
 
-async fn a_device_expo_no_longer_knows_is_deactivated(backend: Backend) {
-    let (app, _seen, _apns) =
-        app_with_providers(backend, Script::DeviceNotRegistered, |_| {}).await;
-    register(&app, &app.worker(1), "EXPO", WORKER_PHONE).await;
-
-    assign_to_worker1(&app).await;
-
-    let rows = wait_for(&app, app.demo.workers[0], NotificationStatus::Failed, 1).await;
+/// Registers worker1's phone, assigns them a task and waits for its
+/// notification to fail with Expo's `DeviceNotRegistered`.
+async fn worker1_push_failed_as_unregistered(app: &TestApp) -> entity::notification::Model {
+    register(app, &app.worker(1), "EXPO", WORKER_PHONE).await;
+    assign_to_worker1(app).await;
+    let rows = wait_for(app, app.demo.workers[0], NotificationStatus::Failed, 1).await;
     let row = only(&rows, NotificationStatus::Failed);
     assert!(
         row.error
@@ -106,6 +104,13 @@ async fn a_device_expo_no_longer_knows_is_deactivated(backend: Backend) {
             .is_some_and(|e| e.contains("DeviceNotRegistered")),
         "{row:?}"
     );
+    row
+}
+
+async fn a_device_expo_no_longer_knows_is_deactivated(backend: Backend) {
+    let (app, _seen, _apns) =
+        app_with_providers(backend, Script::DeviceNotRegistered, |_| {}).await;
+    worker1_push_failed_as_unregistered(&app).await;
     let mine = app.query(&app.worker(1), "{ myDevices { id } }").await;
     assert_eq!(mine.ok()["myDevices"], json!([]));
 }
@@ -226,18 +231,7 @@ async fn an_expo_receipt_reporting_a_dead_device_deactivates_it(backend: Backend
             push.push.expo_receipt_delay_secs = 0;
         })
         .await;
-    register(&app, &app.worker(1), "EXPO", WORKER_PHONE).await;
-
-    assign_to_worker1(&app).await;
-
-    let rows = wait_for(&app, app.demo.workers[0], NotificationStatus::Failed, 1).await;
-    let row = only(&rows, NotificationStatus::Failed);
-    assert!(
-        row.error
-            .as_deref()
-            .is_some_and(|e| e.contains("DeviceNotRegistered")),
-        "{row:?}"
-    );
+    let row = worker1_push_failed_as_unregistered(&app).await;
     assert!(row.receipt_checked_at.is_some());
     let ticket = row.provider_ticket.clone().expect("the ticket was kept");
     assert_eq!(seen.lock().unwrap().receipt_requests, [vec![ticket]]);

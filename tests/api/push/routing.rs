@@ -54,8 +54,8 @@ async fn a_critical_alert_reaches_the_buildings_clients_only(backend: Backend) {
     );
 }
 
-/// Finds an ASSIGNED task of worker2 in building 1.
-async fn worker2_task(app: &TestApp) -> String {
+/// Starts an ASSIGNED task of worker2 in building 1, as worker2; its id.
+async fn started_worker2_task(app: &TestApp) -> String {
     let tasks = app
         .graphql(
             Some(&app.worker(2)),
@@ -63,7 +63,14 @@ async fn worker2_task(app: &TestApp) -> String {
             json!({ "b": app.demo.buildings[0].to_string() }),
         )
         .await;
-    tasks.nodes("tasks")[0]["id"].as_str().unwrap().to_owned()
+    let id = tasks.nodes("tasks")[0]["id"].as_str().unwrap().to_owned();
+    as_worker2(
+        app,
+        "mutation($id: ID!) { startTask(id: $id) { outcome } }",
+        &id,
+    )
+    .await;
+    id
 }
 
 async fn as_worker2(app: &TestApp, mutation: &str, id: &str) {
@@ -75,13 +82,7 @@ async fn as_worker2(app: &TestApp, mutation: &str, id: &str) {
 async fn a_completed_task_reaches_the_buildings_clients_and_replaces_progress(backend: Backend) {
     let (app, _seen, _apns) = app_with_providers(backend, Script::Accept, |_| {}).await;
     register(&app, &app.client(1), "EXPO", CLIENT1_PHONE).await;
-    let id = worker2_task(&app).await;
-    as_worker2(
-        &app,
-        "mutation($id: ID!) { startTask(id: $id) { outcome } }",
-        &id,
-    )
-    .await;
+    let id = started_worker2_task(&app).await;
     as_worker2(
         &app,
         "mutation($id: ID!) { completeTask(id: $id) { outcome } }",
@@ -107,13 +108,7 @@ async fn ten_progress_updates_within_the_window_are_one_notification(backend: Ba
     })
     .await;
     register(&app, &app.client(1), "EXPO", CLIENT1_PHONE).await;
-    let id = worker2_task(&app).await;
-    as_worker2(
-        &app,
-        "mutation($id: ID!) { startTask(id: $id) { outcome } }",
-        &id,
-    )
-    .await;
+    let id = started_worker2_task(&app).await;
     for progress in 1..=10 {
         app.graphql(
             Some(&app.worker(2)),
