@@ -135,6 +135,8 @@ const PRIORS_PER_QUERY: usize = 200;
 /// What a caller may see: computed once per pull or per subscription.
 pub struct View {
     principal: Principal,
+    /// The caller's id as snapshots spell it, compared against every row.
+    me: String,
     scope: BuildingScope,
     users: HashSet<UserId>,
 }
@@ -144,6 +146,7 @@ impl View {
     pub async fn of(db: &impl ConnectionTrait, principal: &Principal) -> Result<Self> {
         Ok(Self {
             principal: *principal,
+            me: principal.user_id.to_string(),
             scope: BuildingScope::of(db, principal).await?,
             users: users::visible_ids(db, principal)
                 .await?
@@ -274,11 +277,11 @@ impl View {
 
     /// True for the removal of the caller's own assignment or link.
     pub fn lost_building(&self, row: &change::Model) -> bool {
-        let me = self.principal.user_id.to_string();
+        let me = self.me.as_str();
         row.op == ChangeOp::Deleted
             && match row.entity_type {
-                EntityType::BuildingWorker => text(&row.snapshot, "worker_id") == Some(me.as_str()),
-                EntityType::BuildingClient => text(&row.snapshot, "client_id") == Some(me.as_str()),
+                EntityType::BuildingWorker => text(&row.snapshot, "worker_id") == Some(me),
+                EntityType::BuildingClient => text(&row.snapshot, "client_id") == Some(me),
                 _ => false,
             }
     }
@@ -342,7 +345,7 @@ impl View {
         if p.is_admin() {
             return true;
         }
-        let me = p.user_id.to_string();
+        let me = self.me.as_str();
         let in_scope = |field| building_of(snapshot, field).is_some_and(|b| self.scope.allows(b));
         match entity_type {
             EntityType::Organization => true,
@@ -358,22 +361,20 @@ impl View {
                     );
                 in_scope("building_id")
                     && snapshot["deleted_at"].is_null()
-                    && (p.role == Role::Client
-                        || text(snapshot, "assignee_id") == Some(me.as_str())
-                        || open)
+                    && (p.role == Role::Client || text(snapshot, "assignee_id") == Some(me) || open)
             }
             EntityType::User => text(snapshot, "id")
                 .and_then(|id| id.parse().ok())
                 .is_some_and(|id: UserId| self.users.contains(&id)),
             EntityType::WorkerStatus => match p.role {
                 Role::Client => in_scope("building_id"),
-                _ => text(snapshot, "worker_id") == Some(me.as_str()),
+                _ => text(snapshot, "worker_id") == Some(me),
             },
             EntityType::TimeEntry => {
-                p.role == Role::Worker && text(snapshot, "worker_id") == Some(me.as_str())
+                p.role == Role::Worker && text(snapshot, "worker_id") == Some(me)
             }
-            EntityType::BuildingWorker => text(snapshot, "worker_id") == Some(me.as_str()),
-            EntityType::BuildingClient => text(snapshot, "client_id") == Some(me.as_str()),
+            EntityType::BuildingWorker => text(snapshot, "worker_id") == Some(me),
+            EntityType::BuildingClient => text(snapshot, "client_id") == Some(me),
         }
     }
 
@@ -385,7 +386,8 @@ impl View {
         };
         match entity_type {
             EntityType::User
-                if !p.is_admin() && text_of(object.get("id")) != Some(p.user_id.to_string()) =>
+                if !p.is_admin()
+                    && object.get("id").and_then(Value::as_str) != Some(self.me.as_str()) =>
             {
                 object.remove("email");
                 object.remove("location_sharing");
@@ -422,10 +424,6 @@ async fn latest_snapshots(
 
 fn text<'a>(snapshot: &'a Value, field: &str) -> Option<&'a str> {
     snapshot.get(field).and_then(Value::as_str)
-}
-
-fn text_of(value: Option<&Value>) -> Option<String> {
-    value.and_then(Value::as_str).map(str::to_owned)
 }
 
 fn building_of(snapshot: &Value, field: &str) -> Option<BuildingId> {
