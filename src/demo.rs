@@ -26,8 +26,8 @@ use sea_orm::{
 };
 
 use crate::auth::password;
+use crate::changelog;
 use crate::error::{Error, Result};
-use crate::events::changelog;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo";

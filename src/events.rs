@@ -2,7 +2,5 @@
 //! merge engine (as the history of snapshots) and, later, the real-time
 //! dispatcher and the push router.
 
-pub mod changelog;
 pub mod feed;
 pub mod hub;
-pub mod lanes;

@@ -6,6 +6,7 @@ pub mod context;
 pub mod errors;
 pub mod inputs;
 pub mod json;
+pub mod live;
 pub mod loaders;
 pub mod mutation;
 pub mod objects;

@@ -13,6 +13,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -30,13 +31,13 @@ pub struct HttpState {
 }
 
 /// Builds the router of the whole server.
-pub fn router(app: AppState) -> Router {
+pub fn router(app: AppState, shutdown: CancellationToken) -> Router {
     let settings = app.settings.clone();
     let state = HttpState {
         schema: build_schema(app.clone()),
         app,
     };
-    let websocket = crate::ws::routes(state.clone());
+    let websocket = crate::ws::routes(state.app.clone(), state.schema.clone(), shutdown);
     let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(healthz))

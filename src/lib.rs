@@ -16,6 +16,7 @@
 //! [`Application`] wires these together; `main.rs` and the tests both use it.
 
 pub mod auth;
+pub mod changelog;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -25,7 +26,6 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
-pub mod loadgen;
 pub mod push;
 pub mod state;
 pub mod sync;
@@ -55,13 +55,16 @@ impl AppState {
             tracing::info!(applied, "migrations applied");
         }
         let tokens = TokenService::from_settings(&settings).context("invalid key material")?;
-        let hub = events::hub::Hub::starting_now(&db).await?;
+        let committed = changelog::CommitSignal::default();
+        let hub = events::hub::Hub::starting_now(&db, committed.clone()).await?;
+        let writer = domain::operations::Writer::new(db.clone(), committed);
         let push = push::Senders::from_settings(&settings.push, None)
             .context("push notifications cannot start")?;
         Ok(Self {
             db,
             settings: Arc::new(settings),
             tokens: Arc::new(tokens),
+            writer,
             hub,
             push,
         })
@@ -120,13 +123,19 @@ impl Application {
             let url = self.state.settings.database.url.clone();
             tokio::spawn(hub.listen(url, self.shutdown.clone()));
         }
-        tokio::spawn(sync::retention::run(
+        tokio::spawn(changelog::retention::run(
             self.state.db.clone(),
             self.state.settings.sync.retention_days,
             self.shutdown.clone(),
         ));
-        push::spawn(&self.state, self.shutdown.clone());
-        let router = http::router(self.state);
+        push::spawn(
+            &self.state.db,
+            &self.state.hub,
+            &self.state.settings.push,
+            self.state.push.clone(),
+            self.shutdown.clone(),
+        );
+        let router = http::router(self.state, self.shutdown.clone());
         let shutdown = self.shutdown;
         axum::serve(self.listener, router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

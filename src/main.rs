@@ -57,57 +57,6 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) that schema.graphql must equal.
     Schema,
-    /// Run the deterministic offline-sync simulation and a syncPush
-    /// throughput measurement, and print the figures.
-    SimulateSync {
-        /// Seed of every random choice.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Database to run in (a new organisation is created there);
-        /// default: a temporary SQLite file.
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Operations in the throughput batch.
-        #[arg(long, default_value_t = 1000)]
-        batch: usize,
-    },
-    /// Load a running server with subscribers and writes, and print the
-    /// figures (see BENCHMARKS.md). Loopback addresses only.
-    Loadgen {
-        /// The server, e.g. http://127.0.0.1:8080 (loopback only).
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// WebSocket subscribers to hold open.
-        #[arg(long, default_value_t = 100)]
-        subscribers: usize,
-        /// Mutations per second over HTTP (0: subscribers stay idle).
-        #[arg(long, default_value_t = 0)]
-        rate: u32,
-        /// Seconds of the measured phase, after everyone connected.
-        #[arg(long, default_value_t = 30)]
-        duration: u64,
-        /// A third of the way in, every subscriber drops and resumes from
-        /// its last cursor at once.
-        #[arg(long)]
-        reconnect_storm: bool,
-        /// The server's process id, to report its RSS and per-connection memory.
-        #[arg(long)]
-        server_pid: Option<u32>,
-        /// Slug of the demo organisation whose logins are used.
-        #[arg(long, default_value = "demo")]
-        org: String,
-        /// Password of the demo logins.
-        #[arg(long, env = "FIELDSYNC_LOADGEN_PASSWORD", default_value = "demo")]
-        password: String,
-        /// Instead of subscribers: time a burst of this many push
-        /// notifications from change to provider (the server's
-        /// `push.expo_base_url` must point at `--mock-expo`).
-        #[arg(long)]
-        push_burst: Option<usize>,
-        /// Where the push burst's mock Expo listens.
-        #[arg(long, default_value = "127.0.0.1:18390")]
-        mock_expo: std::net::SocketAddr,
-    },
     /// Create a user in an organisation.
     CreateUser {
         /// Slug of the organisation.
@@ -176,53 +125,6 @@ async fn run(args: Cli) -> anyhow::Result<()> {
                 }
             });
             app.run().await.context("server failed")?;
-        }
-        Command::SimulateSync {
-            seed,
-            database_url,
-            batch,
-        } => {
-            cli::simulate_sync(&settings, seed, database_url, batch).await?;
-        }
-        Command::Loadgen {
-            url,
-            subscribers,
-            rate,
-            duration,
-            reconnect_storm,
-            server_pid,
-            org,
-            password,
-            push_burst,
-            mock_expo,
-        } => {
-            if let Some(notifications) = push_burst {
-                let options = fieldsync::loadgen::push_burst::BurstOptions {
-                    url,
-                    org,
-                    password,
-                    notifications,
-                    mock: mock_expo,
-                };
-                let report = fieldsync::loadgen::push_burst::run(&options).await?;
-                print!("{report}");
-                return Ok(());
-            }
-            let options = fieldsync::loadgen::Options {
-                url,
-                org,
-                password,
-                subscribers,
-                rate,
-                duration: std::time::Duration::from_secs(duration),
-                reconnect_storm,
-                server_pid,
-            };
-            let report = fieldsync::loadgen::run(&options).await?;
-            print!("{report}");
-            if report.protocol_errors > 0 {
-                anyhow::bail!("{} protocol errors", report.protocol_errors);
-            }
         }
         Command::Migrate => {
             let url = fieldsync::redact(&settings.database.url);

@@ -12,28 +12,25 @@
 
 pub mod apns;
 pub mod expo;
-pub mod metrics;
 pub mod quiet;
 pub mod receipts;
 pub mod router;
 pub mod rules;
+pub mod stats;
 pub mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
-use entity::ids::NotificationId;
-use entity::{device, notification};
+use entity::enums::PushProvider;
 use futures_util::future::BoxFuture;
-use sea_orm::Iterable as _;
+use sea_orm::{DatabaseConnection, Iterable as _};
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::PushSettings;
-use crate::state::AppState;
+use crate::events::hub::Hub;
 use apns::{A2Transport, ApnsSender, ApnsTransport};
 
 /// One message for one device, in provider-neutral terms.
@@ -58,61 +55,9 @@ pub struct Message {
     pub sandbox: bool,
 }
 
-/// A notification's content, before it is addressed to devices.
-#[derive(Debug, Clone)]
-pub struct Draft {
-    /// Preference category.
-    pub category: NotificationCategory,
-    /// Alert title.
-    pub title: String,
-    /// Alert body.
-    pub body: String,
-    /// Custom payload for the app (deep link, entity type and id, badge).
-    pub data: Value,
-    /// Collapse key and thread id.
-    pub collapse_key: Option<String>,
-    /// APNs-style priority.
-    pub priority: i32,
-}
-
-impl Draft {
-    /// The outbox row of this draft for `device`, first due at `due`;
-    /// `change_seq` is the change it announces, if any.
-    pub fn for_device(
-        &self,
-        device: &device::Model,
-        change_seq: Option<i64>,
-        due: DateTime<Utc>,
-    ) -> notification::Model {
-        let now = Utc::now();
-        notification::Model {
-            id: NotificationId::new(),
-            org_id: device.org_id,
-            user_id: device.user_id,
-            device_id: device.id,
-            change_seq,
-            category: self.category,
-            title: self.title.clone(),
-            body: self.body.clone(),
-            data: self.data.clone(),
-            collapse_key: self.collapse_key.clone(),
-            priority: self.priority,
-            status: NotificationStatus::Pending,
-            attempts: 0,
-            next_attempt_at: due,
-            provider_ticket: None,
-            error: None,
-            created_at: now,
-            updated_at: now,
-            sent_at: None,
-            receipt_checked_at: None,
-        }
-    }
-}
-
 /// What the provider said about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum SendOutcome {
     /// Accepted; the provider's ticket or id.
     Sent {
         /// Expo ticket id or `apns-id`.
@@ -140,7 +85,7 @@ pub enum Outcome {
 pub trait PushSender: Send + Sync {
     /// Sends `messages` and answers one outcome per message, in order. Never
     /// fails as a whole: a transport failure is a `Retry` for every message.
-    fn send<'a>(&'a self, messages: &'a [Message]) -> BoxFuture<'a, Vec<Outcome>>;
+    fn send<'a>(&'a self, messages: &'a [Message]) -> BoxFuture<'a, Vec<SendOutcome>>;
 }
 
 /// The configured providers' senders.
@@ -208,9 +153,13 @@ impl Senders {
 
 /// Starts the router, the sender and the receipt reader when a provider is
 /// configured; otherwise says once that push is off.
-pub fn spawn(state: &AppState, shutdown: CancellationToken) {
-    let settings = &state.settings.push;
-    let senders = state.push.clone();
+pub fn spawn(
+    db: &DatabaseConnection,
+    hub: &Arc<Hub>,
+    settings: &PushSettings,
+    senders: Senders,
+    shutdown: CancellationToken,
+) {
     let providers = senders.providers();
     if providers.is_empty() {
         tracing::info!("push notifications are off: no provider configured");
@@ -220,8 +169,8 @@ pub fn spawn(state: &AppState, shutdown: CancellationToken) {
     // does not wait for the sender's poll.
     let queued = Arc::new(Notify::new());
     tokio::spawn(router::run(
-        state.db.clone(),
-        state.hub.clone(),
+        db.clone(),
+        hub.clone(),
         settings.clone(),
         providers.clone(),
         queued.clone(),
@@ -229,14 +178,14 @@ pub fn spawn(state: &AppState, shutdown: CancellationToken) {
     ));
     if let Some(expo) = senders.expo.clone() {
         tokio::spawn(receipts::run(
-            state.db.clone(),
+            db.clone(),
             expo,
             settings.clone(),
             shutdown.clone(),
         ));
     }
     tokio::spawn(worker::run(
-        state.db.clone(),
+        db.clone(),
         senders,
         settings.clone(),
         queued,

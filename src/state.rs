@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::TokenService;
 use crate::config::Settings;
+use crate::domain::operations::Writer;
 use crate::events::hub::Hub;
 use crate::push::Senders;
 
@@ -18,6 +19,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Issues and verifies access tokens.
     pub tokens: Arc<TokenService>,
+    /// Begins and commits every write, and wakes the hub after each commit.
+    pub writer: Writer,
     /// Broadcasts committed changes to this instance's subscribers.
     pub hub: Arc<Hub>,
     /// The push providers that are on (none: push is off).

@@ -1,12 +1,7 @@
-//! Offline sync: every write as an [`operations::Operation`] applied with
-//! idempotency, batches of them (`syncPush`), the three-way merge, recorded
-//! conflicts, the delta pull (`syncPull`) and change-log retention.
+//! Offline sync: batches of queued operations replayed in order
+//! (`syncPush`, [`batch`]) and the delta pull of every change since a cursor
+//! (`syncPull`, [`pull`]). Each operation of a batch goes through the write
+//! path of [`crate::domain::operations`].
 
-pub mod conflicts;
-pub mod idempotency;
-pub mod merge;
-pub mod operations;
+pub mod batch;
 pub mod pull;
-pub mod push;
-pub mod retention;
-pub mod simulation;

@@ -16,17 +16,19 @@
 //!
 //! - [`protocol`]: the messages of both dialects.
 //! - [`connection`]: one socket's state machine and the close codes.
-//! - [`operation`]: one operation's task; a subscription hands its feed
-//!   over and its events are rendered once per alike subscribers
-//!   (`graphql::renderings`).
-//! - [`outbox`]: the bounded outbound queue and its writer task.
+//! - [`operation`]: one operation's task, sending what the API's
+//!   `graphql::live` seam yields (results, and a subscription's events
+//!   rendered once per alike subscribers) in its lane.
+//! - [`lanes`]: the delivery order of queued messages.
+//! - [`send_queue`]: the bounded outbound queue and its writer task.
 //! - [`limits`]: connections per user.
 
 pub mod connection;
+pub mod lanes;
 pub mod limits;
 pub mod operation;
-pub mod outbox;
 pub mod protocol;
+pub mod send_queue;
 
 use std::sync::Arc;
 
@@ -39,9 +41,12 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use tokio_util::sync::CancellationToken;
+
+use crate::graphql::AppSchema;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
 use crate::graphql::renderings::Renderings;
-use crate::http::HttpState;
+use crate::state::AppState;
 use protocol::Protocol;
 
 /// tungstenite reads into a buffer of this size, touched in full on the
@@ -58,8 +63,12 @@ const MAX_WRITE_BUFFER_BYTES: usize = 2 * 1024 * 1024;
 /// What the WebSocket handler shares.
 #[derive(Clone)]
 pub struct WsState {
-    /// The application state and schema.
-    pub http: HttpState,
+    /// The application state.
+    pub app: AppState,
+    /// The executable schema, built once.
+    pub schema: AppSchema,
+    /// Cancelled when the server stops: every socket closes 1001.
+    pub shutdown: CancellationToken,
     /// Subscription events rendered once for every operation alike.
     pub renderings: Arc<Renderings>,
     /// Open connections per user, against `ws.max_connections_per_user`.
@@ -68,14 +77,16 @@ pub struct WsState {
 
 /// The `/graphql/ws` route, with its own state. Also starts the task that
 /// closes a user's sockets the moment their account is deactivated.
-pub fn routes(http: HttpState) -> Router {
+pub fn routes(app: AppState, schema: AppSchema, shutdown: CancellationToken) -> Router {
     let state = WsState {
         renderings: Arc::default(),
-        http,
+        app,
+        schema,
+        shutdown,
         connections: limits::ConnectionCounts::default(),
     };
     tokio::spawn(close_deactivated(
-        state.http.app.hub.subscribe(),
+        state.app.hub.subscribe(),
         state.connections.clone(),
     ));
     Router::new()
@@ -103,7 +114,7 @@ async fn upgrade(
             "Sec-WebSocket-Protocol must offer graphql-transport-ws or graphql-ws",
         );
     };
-    let limits = &state.http.app.settings.ws;
+    let limits = &state.app.settings.ws;
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)

@@ -22,10 +22,10 @@ use super::compliance_writes::locked_building;
 use super::scope::in_org;
 use super::users::{self, NewUser};
 use super::versioned::{Versioned, admin_only, answer, locked, log, save};
-use super::writes::{Outcome, WriteResult};
+use super::writes::{Outcome, Written};
 use crate::auth::Principal;
+use crate::changelog;
 use crate::error::{Error, Result};
-use crate::events::changelog::{self, priority};
 
 /// Creates a user in the caller's organisation and records its creation.
 pub async fn create_user(
@@ -33,19 +33,10 @@ pub async fn create_user(
     principal: &Principal,
     new: NewUser,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "create users")?;
     let saved = users::create(db, principal.org_id, new).await?;
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Created,
-        Vec::new(),
-        cmid,
-        priority::STATUS,
-    )
-    .await?;
+    log(db, principal, &saved, ChangeOp::Created, Vec::new(), cmid).await?;
     answer(Outcome::Applied, &saved, None)
 }
 
@@ -57,7 +48,7 @@ pub async fn deactivate_user(
     principal: &Principal,
     id: UserId,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "deactivate users")?;
     if id == principal.user_id {
         return Err(Error::bad_input("you cannot deactivate yourself"));
@@ -71,7 +62,7 @@ pub async fn deactivate_user(
         .ok_or(Error::NotFound("user"))?;
     let mut next = current.clone();
     next.active = false;
-    let saved = save(db, principal, &current, next, cmid, priority::STATUS).await?;
+    let saved = save(db, principal, &current, next, cmid).await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_token::Column::UserId.eq(id))
@@ -90,7 +81,7 @@ pub async fn assign_worker(
     building_id: BuildingId,
     assigned: bool,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "assign workers")?;
     set_membership::<building_worker::Model>(db, principal, worker_id, building_id, assigned, cmid)
         .await
@@ -105,7 +96,7 @@ pub async fn link_client(
     building_id: BuildingId,
     linked: bool,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "link clients")?;
     set_membership::<building_client::Model>(db, principal, client_id, building_id, linked, cmid)
         .await
@@ -180,7 +171,7 @@ async fn set_membership<M>(
     building: BuildingId,
     present: bool,
     cmid: Option<&str>,
-) -> Result<WriteResult>
+) -> Result<Written>
 where
     M: Membership,
     <M::Active as ActiveModelTrait>::Entity: EntityTrait<Model = M>,
@@ -206,16 +197,7 @@ where
         (false, None) => (M::row(building, user, principal.org_id), None),
     };
     if let Some(op) = op {
-        log(
-            db,
-            principal,
-            &row,
-            op,
-            Vec::new(),
-            cmid,
-            priority::ASSIGNMENT,
-        )
-        .await?;
+        log(db, principal, &row, op, Vec::new(), cmid).await?;
     }
     answer(Outcome::Applied, &row, None)
 }

@@ -9,8 +9,8 @@
 //! caller chose `LAST_WRITE_WINS`. No `sync_conflicts` row is recorded,
 //! because `resolveSyncConflict` only settles tasks.
 //!
-//! The small [`Versioned`] toolkit at the end (answer, log, save) is shared
-//! with `admin_writes`.
+//! The plumbing (locks, stale check, CONFLICT answer, save and log) is
+//! `super::versioned`, shared by every versioned write.
 
 use chrono::{DateTime, Utc};
 use entity::enums::{
@@ -24,12 +24,11 @@ use serde_json::{Map, Value};
 
 use super::scope::{BuildingScope, in_org};
 use super::task_rules::check_text;
-use super::versioned::{Versioned, admin_only, answer, create, locked, object, save};
-use super::writes::{ConflictReport, ConflictStrategy, Outcome, WriteResult};
+use super::versioned::{admin_only, answer, conflict, create, is_stale, locked, object, save};
+use super::writes::{ConflictStrategy, Outcome, Written};
 use crate::auth::Principal;
+use crate::changelog;
 use crate::error::{Error, Result};
-use crate::events::changelog::{self, priority};
-use crate::sync::merge::FieldConflict;
 
 /// A violation to record.
 #[derive(Debug, Clone)]
@@ -136,7 +135,7 @@ pub async fn set_building_status(
     status: BuildingStatus,
     expected_version: Option<i32>,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "change a building's status")?;
     let current = locked_building(db, principal, id).await?;
     if is_stale(expected_version, current.version)? {
@@ -145,7 +144,7 @@ pub async fn set_building_status(
     }
     let mut next = current.clone();
     next.status = status;
-    let saved = save(db, principal, &current, next, cmid, priority::COMPLIANCE).await?;
+    let saved = save(db, principal, &current, next, cmid).await?;
     answer(Outcome::Applied, &saved, None)
 }
 
@@ -155,7 +154,7 @@ pub async fn create_violation(
     principal: &Principal,
     new: NewViolation,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "record violations")?;
     check_text("source", &new.source, 1, 64)?;
     check_text("code", &new.code, 1, 64)?;
@@ -182,7 +181,7 @@ pub async fn create_violation(
         created_at: now,
         updated_at: now,
     };
-    create(db, principal, model, cmid, priority::COMPLIANCE).await
+    create(db, principal, model, cmid).await
 }
 
 /// Changes a violation (administrators).
@@ -191,7 +190,7 @@ pub async fn update_violation(
     principal: &Principal,
     update: ViolationUpdate,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "change violations")?;
     update.patch.validate()?;
     let current = locked_violation(db, principal, update.id).await?;
@@ -222,7 +221,7 @@ pub async fn update_violation(
             _ => None,
         };
     }
-    let saved = save(db, principal, &current, next, cmid, priority::COMPLIANCE).await?;
+    let saved = save(db, principal, &current, next, cmid).await?;
     answer(Outcome::Applied, &saved, None)
 }
 
@@ -233,7 +232,7 @@ pub async fn resolve_violation(
     id: ViolationId,
     expected_version: Option<i32>,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     let update = ViolationUpdate {
         id,
         expected_version,
@@ -252,7 +251,7 @@ pub async fn schedule_inspection(
     principal: &Principal,
     new: NewInspection,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "schedule inspections")?;
     check_text("kind", &new.kind, 1, 100)?;
     if let Some(inspector) = &new.inspector {
@@ -274,7 +273,7 @@ pub async fn schedule_inspection(
         created_at: now,
         updated_at: now,
     };
-    create(db, principal, model, cmid, priority::COMPLIANCE).await
+    create(db, principal, model, cmid).await
 }
 
 /// Records an inspection's outcome, PASSED or FAILED, and stamps
@@ -287,7 +286,7 @@ pub async fn record_inspection_result(
     notes: Option<String>,
     expected_version: Option<i32>,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "record inspection results")?;
     if result == InspectionResult::Pending {
         return Err(Error::bad_input("an inspection result is PASSED or FAILED"));
@@ -317,7 +316,7 @@ pub async fn record_inspection_result(
     if notes.is_some() {
         next.notes = notes;
     }
-    let saved = save(db, principal, &current, next, cmid, priority::COMPLIANCE).await?;
+    let saved = save(db, principal, &current, next, cmid).await?;
     answer(Outcome::Applied, &saved, None)
 }
 
@@ -327,7 +326,7 @@ pub async fn raise_alert(
     principal: &Principal,
     new: NewAlert,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     admin_only(principal, "raise compliance alerts")?;
     check_text("message", &new.message, 1, 2_000)?;
     locked_building(db, principal, new.building_id).await?;
@@ -344,7 +343,7 @@ pub async fn raise_alert(
         created_at: now,
         updated_at: now,
     };
-    create(db, principal, model, cmid, priority::COMPLIANCE).await
+    create(db, principal, model, cmid).await
 }
 
 /// Acknowledges an alert: administrators any of the organisation's, clients
@@ -354,7 +353,7 @@ pub async fn acknowledge_alert(
     principal: &Principal,
     id: ComplianceAlertId,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     if principal.role == Role::Worker {
         return Err(Error::forbidden("workers may not acknowledge alerts"));
     }
@@ -371,7 +370,7 @@ pub async fn acknowledge_alert(
     let mut next = current.clone();
     next.acknowledged_by = Some(principal.user_id);
     next.acknowledged_at = Some(Utc::now());
-    let saved = save(db, principal, &current, next, cmid, priority::COMPLIANCE).await?;
+    let saved = save(db, principal, &current, next, cmid).await?;
     answer(Outcome::Applied, &saved, None)
 }
 
@@ -413,61 +412,6 @@ async fn in_scope(
     column: impl ColumnTrait,
 ) -> Result<sea_orm::Condition> {
     Ok(BuildingScope::of(db, principal).await?.condition(column))
-}
-
-/// Whether a write based on `expected` comes after newer writes; a version
-/// the entity never had is refused.
-fn is_stale(expected: Option<i32>, current: i32) -> Result<bool> {
-    match expected {
-        None => Ok(false),
-        Some(v) if v < 1 || v > current => Err(Error::bad_input(format!(
-            "expectedVersion {v} is not a version of this entity (current: {current})"
-        ))),
-        Some(v) => Ok(v < current),
-    }
-}
-
-/// The CONFLICT answer to a stale write: each field the client wanted that
-/// the server holds differently, with its value at the client's base when
-/// the log still has it. When every wanted value already matches, the
-/// version itself is the disputed field (as for a stale task delete).
-async fn conflict<R: Versioned>(
-    db: &impl ConnectionTrait,
-    current: &R,
-    wanted: Map<String, Value>,
-    expected: Option<i32>,
-) -> Result<WriteResult> {
-    let server = changelog::snapshot_of(current)?;
-    let base = match expected {
-        Some(v) => changelog::snapshot_at(db, current.org(), R::ENTITY, current.key(), v).await?,
-        None => None,
-    };
-    let mut fields: Vec<FieldConflict> = wanted
-        .into_iter()
-        .filter(|(field, value)| server.get(field) != Some(value))
-        .map(|(field, client)| FieldConflict {
-            base: base
-                .as_ref()
-                .and_then(|b| b.get(&field).cloned())
-                .unwrap_or(Value::Null),
-            server: server.get(&field).cloned().unwrap_or(Value::Null),
-            field,
-            client,
-        })
-        .collect();
-    if fields.is_empty() {
-        fields.push(FieldConflict {
-            field: "version".into(),
-            base: expected.map_or(Value::Null, Value::from),
-            server: current.version().into(),
-            client: Value::Null,
-        });
-    }
-    answer(
-        Outcome::Conflict,
-        current,
-        Some(ConflictReport { id: None, fields }),
-    )
 }
 
 fn check_penalty(penalty: i64) -> Result<()> {

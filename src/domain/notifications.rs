@@ -3,20 +3,19 @@
 //! and by everyone else for themselves; and test notifications to one's
 //! own devices.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
-use entity::ids::UserId;
+use entity::ids::{NotificationId, UserId};
 use entity::{device, notification};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::pagination::{Page, PageRequest, paginate};
 use super::scope::in_org;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
-use crate::push::Draft;
 
 /// Which notifications to list.
 #[derive(Debug, Clone, Default)]
@@ -95,4 +94,56 @@ pub async fn send_test(
         queued.push(row.into_active_model().reset_all().insert(db).await?);
     }
     Ok(queued)
+}
+
+/// A notification's content, before it is addressed to devices.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Preference category.
+    pub category: NotificationCategory,
+    /// Alert title.
+    pub title: String,
+    /// Alert body.
+    pub body: String,
+    /// Custom payload for the app (deep link, entity type and id, badge).
+    pub data: Value,
+    /// Collapse key and thread id.
+    pub collapse_key: Option<String>,
+    /// APNs-style priority.
+    pub priority: i32,
+}
+
+impl Draft {
+    /// The outbox row of this draft for `device`, first due at `due`;
+    /// `change_seq` is the change it announces, if any.
+    pub fn for_device(
+        &self,
+        device: &device::Model,
+        change_seq: Option<i64>,
+        due: DateTime<Utc>,
+    ) -> notification::Model {
+        let now = Utc::now();
+        notification::Model {
+            id: NotificationId::new(),
+            org_id: device.org_id,
+            user_id: device.user_id,
+            device_id: device.id,
+            change_seq,
+            category: self.category,
+            title: self.title.clone(),
+            body: self.body.clone(),
+            data: self.data.clone(),
+            collapse_key: self.collapse_key.clone(),
+            priority: self.priority,
+            status: NotificationStatus::Pending,
+            attempts: 0,
+            next_attempt_at: due,
+            provider_ticket: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+            receipt_checked_at: None,
+        }
+    }
 }

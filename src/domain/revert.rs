@@ -14,10 +14,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::writes::{Outcome, WriteResult};
+use super::writes::{Outcome, Written};
 use crate::auth::Principal;
+use crate::changelog::{self, NewChange};
 use crate::error::{Error, Result};
-use crate::events::changelog::{self, NewChange, priority};
 
 /// Reverts `id` of `entity_type` to the data it had at `to_version`.
 pub async fn revert(
@@ -27,7 +27,7 @@ pub async fn revert(
     id: Uuid,
     to_version: i32,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     if !principal.is_admin() {
         return Err(Error::forbidden("only administrators may revert entities"));
     }
@@ -60,7 +60,7 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    async fn run<E>(&self, db: &impl ConnectionTrait) -> Result<WriteResult>
+    async fn run<E>(&self, db: &impl ConnectionTrait) -> Result<Written>
     where
         E: EntityTrait,
         E::Model: Serialize + DeserializeOwned + IntoActiveModel<E::ActiveModel>,
@@ -116,11 +116,10 @@ impl Target<'_> {
                 changed_fields: changed,
                 actor_id: Some(self.principal.user_id),
                 client_mutation_id: self.cmid.map(str::to_owned),
-                priority: priority::STATUS,
             },
         )
         .await?;
-        Ok(WriteResult {
+        Ok(Written {
             outcome: Outcome::Applied,
             entity_type: self.entity_type,
             entity_id: self.id,

@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::auth::Principal;
+use crate::domain::merge::Rule;
 use crate::error::{Error, Result};
-use crate::sync::merge::Rule;
 
 /// Fields a task update may change; `None` leaves a field alone. Field names
 /// are those of the stored model, so a patch compares directly with

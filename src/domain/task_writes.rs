@@ -6,22 +6,21 @@ use chrono::{DateTime, Utc};
 use entity::enums::{ChangeOp, EntityType, Role, TaskPriority, TaskStatus};
 use entity::ids::{BuildingId, TaskId, UserId};
 use entity::{building_worker, task, user};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
 
+use super::conflicts::{self, NewConflict};
+use super::merge::{self, FieldConflict};
 use super::scope::BuildingScope;
 use super::task_rules::{self, TaskPatch, check_text};
 use super::tasks;
-use super::versioned::object;
-use super::writes::{ConflictReport, ConflictStrategy, Outcome, WriteResult};
+use super::versioned::{
+    answer, conflict, create as insert_new, is_stale, locked, object, save, save_as,
+};
+use super::writes::{ConflictReport, ConflictStrategy, Outcome, Written};
 use crate::auth::Principal;
+use crate::changelog;
 use crate::error::{Error, Result};
-use crate::events::changelog::{self, NewChange, priority};
-use crate::sync::conflicts::{self, NewConflict};
-use crate::sync::merge::{self, FieldConflict};
 
 /// A task to create.
 #[derive(Debug, Clone)]
@@ -56,7 +55,7 @@ pub struct TaskUpdate {
     /// What to do if the server moved on.
     pub strategy: ConflictStrategy,
     /// Values this client's own earlier queued operations wrote to the task
-    /// (see `sync::push::QueueState`): not concurrent changes to merge against.
+    /// (see `sync::batch::QueueState`): not concurrent changes to merge against.
     pub queued: Map<String, Value>,
 }
 
@@ -86,7 +85,7 @@ pub async fn create(
     principal: &Principal,
     new: NewTask,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     match principal.role {
         Role::Admin => {}
         Role::Client if new.assignee_id.is_none() => {}
@@ -106,7 +105,7 @@ pub async fn create(
     let id = new.id.unwrap_or_default();
     if let Some(existing) = task::Entity::find_by_id(id).one(db).await? {
         if existing.org_id == principal.org_id && existing.created_by == principal.user_id {
-            return result(Outcome::Applied, &existing, Vec::new(), None);
+            return answer(Outcome::Applied, &existing, None);
         }
         return Err(Error::bad_input("this task id cannot be used"));
     }
@@ -138,29 +137,7 @@ pub async fn create(
         updated_at: now,
         deleted_at: None,
     };
-    let saved = model
-        .clone()
-        .into_active_model()
-        .reset_all()
-        .insert(db)
-        .await?;
-    let snapshot = changelog::snapshot_of(&saved)?;
-    let fields = snapshot
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Created,
-        snapshot,
-        fields,
-        cmid,
-        priority::ASSIGNMENT,
-    )
-    .await?;
-    result(Outcome::Applied, &saved, Vec::new(), None)
+    insert_new(db, principal, model, cmid).await
 }
 
 /// Updates a task under its conflict strategy.
@@ -169,30 +146,17 @@ pub async fn update(
     principal: &Principal,
     update: TaskUpdate,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     update.patch.validate()?;
     let current = load_for_write(db, principal, update.id).await?;
     task_rules::authorize_update(principal, &current, &update.patch)?;
+    let stale = is_stale(update.expected_version, current.version)?;
     let expected = update.expected_version.unwrap_or(current.version);
-    if expected < 1 || expected > current.version {
-        return Err(Error::bad_input(format!(
-            "expectedVersion {expected} is not a version of this task (current: {})",
-            current.version
-        )));
-    }
     let client = update.patch.to_map();
-    let stale = expected < current.version;
     let (patch, merged_fields) = match (stale, update.strategy) {
         (false, _) | (true, ConflictStrategy::LastWriteWins) => (update.patch, Vec::new()),
         (true, ConflictStrategy::Reject) => {
-            let server = object(changelog::snapshot_of(&current)?);
-            let fields = disputed(&client, &server);
-            return result(
-                Outcome::Conflict,
-                &current,
-                Vec::new(),
-                Some(ConflictReport { id: None, fields }),
-            );
+            return conflict(db, &current, client, Some(expected)).await;
         }
         (true, ConflictStrategy::Merge) => {
             let base = changelog::snapshot_at(
@@ -252,10 +216,9 @@ pub async fn update(
                     },
                 )
                 .await?;
-                return result(
+                return answer(
                     Outcome::Conflict,
                     &current,
-                    Vec::new(),
                     Some(ConflictReport {
                         id: Some(id),
                         fields: conflicts,
@@ -271,7 +234,9 @@ pub async fn update(
         Outcome::Applied
     };
     let saved = write(db, principal, &current, &patch, cmid).await?;
-    result(outcome, &saved, merged_fields, None)
+    let mut answer = answer(outcome, &saved, None)?;
+    answer.merged_fields = merged_fields;
+    Ok(answer)
 }
 
 /// Applies a checked patch to the current row and records the change;
@@ -298,37 +263,7 @@ pub async fn write(
     {
         check_assignee(db, principal, next.building_id, assignee).await?;
     }
-    let before = changelog::snapshot_of(current)?;
-    let changed = changelog::changed_fields(&before, &changelog::snapshot_of(&next)?);
-    if changed.is_empty() {
-        return Ok(current.clone());
-    }
-    next.version = current.version + 1;
-    next.updated_at = now;
-    let saved = next
-        .clone()
-        .into_active_model()
-        .reset_all()
-        .update(db)
-        .await?;
-    let snapshot = changelog::snapshot_of(&saved)?;
-    let weight = if changed.iter().any(|f| f == "assignee_id") {
-        priority::ASSIGNMENT
-    } else {
-        priority::STATUS
-    };
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Updated,
-        snapshot,
-        changed,
-        cmid,
-        weight,
-    )
-    .await?;
-    Ok(saved)
+    save(db, principal, current, next, cmid).await
 }
 
 /// Soft-deletes a task (administrators only).
@@ -338,45 +273,18 @@ pub async fn delete(
     id: TaskId,
     expected_version: Option<i32>,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     if !principal.is_admin() {
         return Err(Error::forbidden("only administrators may delete tasks"));
     }
     let current = load_for_write(db, principal, id).await?;
-    if let Some(expected) = expected_version
-        && expected != current.version
-    {
-        let fields = vec![FieldConflict {
-            field: "version".into(),
-            base: expected.into(),
-            server: current.version.into(),
-            client: Value::Null,
-        }];
-        return result(
-            Outcome::Conflict,
-            &current,
-            Vec::new(),
-            Some(ConflictReport { id: None, fields }),
-        );
+    if expected_version.is_some_and(|expected| expected != current.version) {
+        return conflict(db, &current, Map::new(), expected_version).await;
     }
     let mut next = current.clone();
     next.deleted_at = Some(Utc::now());
-    next.version += 1;
-    next.updated_at = Utc::now();
-    let saved = next.into_active_model().reset_all().update(db).await?;
-    let snapshot = changelog::snapshot_of(&saved)?;
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Deleted,
-        snapshot,
-        vec!["deleted_at".into()],
-        cmid,
-        priority::STATUS,
-    )
-    .await?;
-    result(Outcome::Applied, &saved, Vec::new(), None)
+    let saved = save_as(db, principal, &current, next, ChangeOp::Deleted, cmid).await?;
+    answer(Outcome::Applied, &saved, None)
 }
 
 /// The visible task, locked for the rest of the transaction on PostgreSQL
@@ -387,59 +295,10 @@ pub async fn load_for_write(
     id: TaskId,
 ) -> Result<task::Model> {
     tasks::get(db, principal, id).await?;
-    let mut select = task::Entity::find_by_id(id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_exclusive();
-    }
-    select.one(db).await?.ok_or(Error::NotFound("task"))
-}
-
-/// Builds the answer for a task as it now stands.
-pub fn result(
-    outcome: Outcome,
-    task: &task::Model,
-    merged_fields: Vec<String>,
-    conflict: Option<ConflictReport>,
-) -> Result<WriteResult> {
-    Ok(WriteResult {
-        outcome,
-        entity_type: EntityType::Task,
-        entity_id: task.id.into_uuid(),
-        version: task.version,
-        snapshot: changelog::snapshot_of(task)?,
-        merged_fields,
-        conflict,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn log(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    task: &task::Model,
-    op: ChangeOp,
-    snapshot: Value,
-    changed_fields: Vec<String>,
-    cmid: Option<&str>,
-    priority: i32,
-) -> Result<()> {
-    changelog::record(
-        db,
-        NewChange {
-            org_id: task.org_id,
-            entity_type: EntityType::Task,
-            entity_id: task.id.into_uuid(),
-            version: task.version,
-            op,
-            snapshot,
-            changed_fields,
-            actor_id: Some(principal.user_id),
-            client_mutation_id: cmid.map(str::to_owned),
-            priority,
-        },
-    )
-    .await?;
-    Ok(())
+    locked(db, task::Entity::find_by_id(id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("task"))
 }
 
 /// An assignee must be an active worker of the organisation assigned to the building.
@@ -480,18 +339,4 @@ async fn building_exists(
         .one(db)
         .await?
         .is_some())
-}
-
-/// The fields of a patch whose values differ from the server's.
-fn disputed(client: &Map<String, Value>, server: &Map<String, Value>) -> Vec<FieldConflict> {
-    client
-        .iter()
-        .filter(|(field, value)| server.get(*field) != Some(*value))
-        .map(|(field, value)| FieldConflict {
-            field: field.clone(),
-            base: Value::Null,
-            server: server.get(field).cloned().unwrap_or(Value::Null),
-            client: value.clone(),
-        })
-        .collect()
 }

@@ -157,7 +157,7 @@ pub async fn create(
     if taken {
         return Err(Error::bad_input("a user with this email already exists"));
     }
-    if !crate::push::quiet::is_known_zone(&new.time_zone) {
+    if !is_known_zone(&new.time_zone) {
         return Err(Error::bad_input(
             "time zone must be an IANA name such as Europe/Paris",
         ));
@@ -200,4 +200,9 @@ pub async fn create(
         _ => Error::Database(e),
     })?;
     Ok(model)
+}
+
+/// True when `zone` is an IANA time zone name this server knows.
+pub fn is_known_zone(zone: &str) -> bool {
+    zone.parse::<chrono_tz::Tz>().is_ok()
 }

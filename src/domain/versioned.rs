@@ -1,11 +1,16 @@
-//! Plumbing shared by the versioned writes of buildings, compliance records
-//! and users: the role gate, row locks, and the [`Versioned`] toolkit that
-//! answers a write, logs it and saves the next version of a row.
+//! The toolkit of every versioned write (tasks, worker presence, buildings,
+//! compliance records, users): the role gate, row locks, the stale-version
+//! check and its CONFLICT answer, and the [`Versioned`] rows that a write
+//! creates or saves as their next version, logs in the change log and
+//! answers with. Each write module states its rules and leaves this
+//! plumbing here, so every write bumps, logs and answers alike.
 
 use chrono::{DateTime, Utc};
 use entity::enums::{ChangeOp, EntityType};
 use entity::ids::OrganizationId;
-use entity::{building, compliance_alert, inspection, user, violation};
+use entity::{
+    building, compliance_alert, inspection, task, time_entry, user, violation, worker_status,
+};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QuerySelect, Select,
 };
@@ -13,10 +18,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::writes::{ConflictReport, Outcome, WriteResult};
+use super::merge::FieldConflict;
+use super::writes::{ConflictReport, Outcome, Written};
 use crate::auth::Principal;
+use crate::changelog::{self, NewChange};
 use crate::error::{Error, Result};
-use crate::events::changelog::{self, NewChange};
 
 /// Refuses anyone but an administrator.
 pub(super) fn admin_only(principal: &Principal, action: &str) -> Result<()> {
@@ -68,11 +74,11 @@ pub(super) trait Revisable: Versioned + Clone + Send {
 }
 
 macro_rules! revisable {
-    ($($module:ident => $entity_type:ident),* $(,)?) => {$(
+    ($($module:ident . $key:ident => $entity_type:ident),* $(,)?) => {$(
         impl Versioned for $module::Model {
             const ENTITY: EntityType = EntityType::$entity_type;
             fn key(&self) -> Uuid {
-                self.id.into_uuid()
+                self.$key.into_uuid()
             }
             fn org(&self) -> OrganizationId {
                 self.org_id
@@ -93,11 +99,14 @@ macro_rules! revisable {
 }
 
 revisable!(
-    building => Building,
-    violation => Violation,
-    inspection => Inspection,
-    compliance_alert => ComplianceAlert,
-    user => User,
+    task.id => Task,
+    worker_status.worker_id => WorkerStatus,
+    time_entry.id => TimeEntry,
+    building.id => Building,
+    violation.id => Violation,
+    inspection.id => Inspection,
+    compliance_alert.id => ComplianceAlert,
+    user.id => User,
 );
 
 /// Builds the answer for a row as it now stands.
@@ -105,8 +114,8 @@ pub(super) fn answer<R: Versioned>(
     outcome: Outcome,
     row: &R,
     conflict: Option<ConflictReport>,
-) -> Result<WriteResult> {
-    Ok(WriteResult {
+) -> Result<Written> {
+    Ok(Written {
         outcome,
         entity_type: R::ENTITY,
         entity_id: row.key(),
@@ -126,7 +135,6 @@ pub(super) async fn log<R: Versioned>(
     op: ChangeOp,
     changed_fields: Vec<String>,
     cmid: Option<&str>,
-    priority: i32,
 ) -> Result<()> {
     let snapshot = changelog::snapshot_of(row)?;
     let changed_fields = if op == ChangeOp::Created {
@@ -146,7 +154,6 @@ pub(super) async fn log<R: Versioned>(
             changed_fields,
             actor_id: Some(principal.user_id),
             client_mutation_id: cmid.map(str::to_owned),
-            priority,
         },
     )
     .await?;
@@ -159,24 +166,29 @@ pub(super) async fn create<R>(
     principal: &Principal,
     row: R,
     cmid: Option<&str>,
-    priority: i32,
-) -> Result<WriteResult>
+) -> Result<Written>
+where
+    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
+    <R::Table as EntityTrait>::ActiveModel: Send,
+{
+    let saved = insert(db, principal, row, cmid).await?;
+    answer(Outcome::Applied, &saved, None)
+}
+
+/// Inserts a new row (at version 1) and records its creation; returns it as stored.
+pub(super) async fn insert<R>(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    row: R,
+    cmid: Option<&str>,
+) -> Result<R>
 where
     R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
     <R::Table as EntityTrait>::ActiveModel: Send,
 {
     let saved = row.into_active_model().reset_all().insert(db).await?;
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Created,
-        Vec::new(),
-        cmid,
-        priority,
-    )
-    .await?;
-    answer(Outcome::Applied, &saved, None)
+    log(db, principal, &saved, ChangeOp::Created, Vec::new(), cmid).await?;
+    Ok(saved)
 }
 
 /// Writes `next` over `current` as the next version and records the change;
@@ -185,9 +197,42 @@ pub(super) async fn save<R>(
     db: &impl ConnectionTrait,
     principal: &Principal,
     current: &R,
-    mut next: R,
+    next: R,
     cmid: Option<&str>,
-    priority: i32,
+) -> Result<R>
+where
+    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
+    <R::Table as EntityTrait>::ActiveModel: Send,
+{
+    save_as(db, principal, current, next, ChangeOp::Updated, cmid).await
+}
+
+/// [`save`] for a row that is there yet or not: `None` inserts `next` at version 1.
+pub(super) async fn upsert<R>(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    current: Option<&R>,
+    next: R,
+    cmid: Option<&str>,
+) -> Result<R>
+where
+    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
+    <R::Table as EntityTrait>::ActiveModel: Send,
+{
+    match current {
+        Some(current) => save(db, principal, current, next, cmid).await,
+        None => insert(db, principal, next, cmid).await,
+    }
+}
+
+/// [`save`] recorded as `op`: a soft deletion is saved as `DELETED`.
+pub(super) async fn save_as<R>(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    current: &R,
+    mut next: R,
+    op: ChangeOp,
+    cmid: Option<&str>,
 ) -> Result<R>
 where
     R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
@@ -202,15 +247,62 @@ where
     }
     next.bump(current.version() + 1, Utc::now());
     let saved = next.into_active_model().reset_all().update(db).await?;
-    log(
-        db,
-        principal,
-        &saved,
-        ChangeOp::Updated,
-        changed,
-        cmid,
-        priority,
-    )
-    .await?;
+    log(db, principal, &saved, op, changed, cmid).await?;
     Ok(saved)
+}
+
+/// Whether a write based on `expected` is stale against `current`; an
+/// `expected` that was never a version is refused. `None` is never stale.
+pub(super) fn is_stale(expected: Option<i32>, current: i32) -> Result<bool> {
+    match expected {
+        None => Ok(false),
+        Some(v) if v < 1 || v > current => Err(Error::bad_input(format!(
+            "expectedVersion {v} is not a version of this entity (current: {current})"
+        ))),
+        Some(v) => Ok(v < current),
+    }
+}
+
+/// The CONFLICT answer to a stale write that writes nothing: each field the
+/// client wanted that the server holds differently, with its value at the
+/// client's base when the log still has it. When every wanted value already
+/// matches (or nothing was wanted, as for a delete), the version itself is
+/// the disputed field.
+pub(super) async fn conflict<R: Versioned>(
+    db: &impl ConnectionTrait,
+    current: &R,
+    wanted: Map<String, Value>,
+    expected: Option<i32>,
+) -> Result<Written> {
+    let server = changelog::snapshot_of(current)?;
+    let base = match expected {
+        Some(v) => changelog::snapshot_at(db, current.org(), R::ENTITY, current.key(), v).await?,
+        None => None,
+    };
+    let mut fields: Vec<FieldConflict> = wanted
+        .into_iter()
+        .filter(|(field, value)| server.get(field) != Some(value))
+        .map(|(field, client)| FieldConflict {
+            base: base
+                .as_ref()
+                .and_then(|b| b.get(&field).cloned())
+                .unwrap_or(Value::Null),
+            server: server.get(&field).cloned().unwrap_or(Value::Null),
+            field,
+            client,
+        })
+        .collect();
+    if fields.is_empty() {
+        fields.push(FieldConflict {
+            field: "version".into(),
+            base: expected.map_or(Value::Null, Value::from),
+            server: current.version().into(),
+            client: Value::Null,
+        });
+    }
+    answer(
+        Outcome::Conflict,
+        current,
+        Some(ConflictReport { id: None, fields }),
+    )
 }

@@ -14,22 +14,16 @@
 //! rather than silently dropped, so the app learns its setting is stale.
 
 use chrono::Utc;
-use entity::enums::{ChangeOp, EntityType, Role, WorkerDutyStatus};
+use entity::enums::{Role, WorkerDutyStatus};
 use entity::ids::{BuildingId, TimeEntryId};
 use entity::{building, time_entry, user, worker_status};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Select,
-};
-use serde::Serialize;
-use serde_json::Value;
-use uuid::Uuid;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::scope::{BuildingScope, in_org};
-use super::writes::{Outcome, WriteResult};
+use super::versioned::{answer, insert, locked, save, upsert};
+use super::writes::{Outcome, Written};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
-use crate::events::changelog::{self, NewChange, priority};
 
 /// A position reported by a worker's phone.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,7 +64,7 @@ pub async fn clock_in(
     building_id: BuildingId,
     location: Option<GeoPoint>,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     let worker = load_worker(db, principal).await?;
     check_location(location.as_ref())?;
     if !BuildingScope::of(db, principal).await?.allows(building_id)
@@ -100,24 +94,7 @@ pub async fn clock_in(
         created_at: now,
         updated_at: now,
     };
-    let saved = entry.into_active_model().reset_all().insert(db).await?;
-    let snapshot = changelog::snapshot_of(&saved)?;
-    let fields = all_fields(&snapshot);
-    log(
-        db,
-        principal,
-        Logged {
-            entity_type: EntityType::TimeEntry,
-            entity_id: saved.id.into_uuid(),
-            version: saved.version,
-            op: ChangeOp::Created,
-            snapshot,
-            changed_fields: fields,
-            priority: priority::STATUS,
-        },
-        cmid,
-    )
-    .await?;
+    let saved = insert(db, principal, entry, cmid).await?;
     let current = load_status(db, &worker).await?;
     let mut next = current.clone().unwrap_or_else(|| fresh_status(&worker));
     next.status = WorkerDutyStatus::OnDuty;
@@ -125,13 +102,8 @@ pub async fn clock_in(
     if let Some(point) = location {
         place(&mut next, point);
     }
-    write_status(db, principal, current, next, priority::STATUS, cmid).await?;
-    result(
-        EntityType::TimeEntry,
-        saved.id.into_uuid(),
-        saved.version,
-        &saved,
-    )
+    upsert(db, principal, current.as_ref(), next, cmid).await?;
+    answer(Outcome::Applied, &saved, None)
 }
 
 /// Closes the worker's open time entry and puts the worker OFF_DUTY with no
@@ -141,38 +113,18 @@ pub async fn clock_out(
     principal: &Principal,
     location: Option<GeoPoint>,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     let worker = load_worker(db, principal).await?;
     check_location(location.as_ref())?;
     let Some(entry) = open_entry(db, &worker).await? else {
         return Err(Error::bad_input("you are not clocked in"));
     };
     require_sharing(&worker, location.as_ref())?;
-    let now = Utc::now();
-    let before = changelog::snapshot_of(&entry)?;
     let mut next = entry.clone();
-    next.clock_out_at = Some(now);
+    next.clock_out_at = Some(Utc::now());
     next.clock_out_latitude = location.map(|l| l.latitude);
     next.clock_out_longitude = location.map(|l| l.longitude);
-    next.version = entry.version + 1;
-    next.updated_at = now;
-    let changed = changelog::changed_fields(&before, &changelog::snapshot_of(&next)?);
-    let saved = next.into_active_model().reset_all().update(db).await?;
-    log(
-        db,
-        principal,
-        Logged {
-            entity_type: EntityType::TimeEntry,
-            entity_id: saved.id.into_uuid(),
-            version: saved.version,
-            op: ChangeOp::Updated,
-            snapshot: changelog::snapshot_of(&saved)?,
-            changed_fields: changed,
-            priority: priority::STATUS,
-        },
-        cmid,
-    )
-    .await?;
+    let saved = save(db, principal, &entry, next, cmid).await?;
     let current = load_status(db, &worker).await?;
     let mut status = current.clone().unwrap_or_else(|| fresh_status(&worker));
     status.status = WorkerDutyStatus::OffDuty;
@@ -180,13 +132,8 @@ pub async fn clock_out(
     if let Some(point) = location {
         place(&mut status, point);
     }
-    write_status(db, principal, current, status, priority::STATUS, cmid).await?;
-    result(
-        EntityType::TimeEntry,
-        saved.id.into_uuid(),
-        saved.version,
-        &saved,
-    )
+    upsert(db, principal, current.as_ref(), status, cmid).await?;
+    answer(Outcome::Applied, &saved, None)
 }
 
 /// Sets the worker's duty status; time entries and the building stay as
@@ -196,13 +143,13 @@ pub async fn set_status(
     principal: &Principal,
     status: WorkerDutyStatus,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     let worker = load_worker(db, principal).await?;
     let current = load_status(db, &worker).await?;
     let mut next = current.clone().unwrap_or_else(|| fresh_status(&worker));
     next.status = status;
-    let saved = write_status(db, principal, current, next, priority::STATUS, cmid).await?;
-    status_result(&saved)
+    let saved = upsert(db, principal, current.as_ref(), next, cmid).await?;
+    answer(Outcome::Applied, &saved, None)
 }
 
 /// Stores the worker's current location (sharing must be on). Answers with
@@ -212,15 +159,15 @@ pub async fn report_location(
     principal: &Principal,
     point: GeoPoint,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     let worker = load_worker(db, principal).await?;
     check_location(Some(&point))?;
     require_sharing(&worker, Some(&point))?;
     let current = load_status(db, &worker).await?;
     let mut next = current.clone().unwrap_or_else(|| fresh_status(&worker));
     place(&mut next, point);
-    let saved = write_status(db, principal, current, next, priority::LOCATION, cmid).await?;
-    status_result(&saved)
+    let saved = upsert(db, principal, current.as_ref(), next, cmid).await?;
+    answer(Outcome::Applied, &saved, None)
 }
 
 /// Switches location sharing. Switching it off also erases the stored live
@@ -231,60 +178,25 @@ pub async fn set_location_sharing(
     principal: &Principal,
     enabled: bool,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     let worker = load_worker(db, principal).await?;
     if worker.location_sharing == enabled {
-        return result(
-            EntityType::User,
-            worker.id.into_uuid(),
-            worker.version,
-            &worker,
-        );
+        return answer(Outcome::Applied, &worker, None);
     }
-    let now = Utc::now();
     let mut next = worker.clone();
     next.location_sharing = enabled;
-    next.version = worker.version + 1;
-    next.updated_at = now;
-    let saved = next.into_active_model().reset_all().update(db).await?;
-    log(
-        db,
-        principal,
-        Logged {
-            entity_type: EntityType::User,
-            entity_id: saved.id.into_uuid(),
-            version: saved.version,
-            op: ChangeOp::Updated,
-            snapshot: changelog::snapshot_of(&saved)?,
-            changed_fields: vec!["location_sharing".into()],
-            priority: priority::STATUS,
-        },
-        cmid,
-    )
-    .await?;
+    let saved = save(db, principal, &worker, next, cmid).await?;
     if !enabled && let Some(current) = load_status(db, &saved).await? {
+        // Only location fields change, so the erasure travels in the
+        // location lane and supersedes any older location still queued.
         let mut cleared = current.clone();
         cleared.latitude = None;
         cleared.longitude = None;
         cleared.accuracy_m = None;
         cleared.location_at = None;
-        // LOCATION priority: the erasure supersedes any older location still queued.
-        write_status(
-            db,
-            principal,
-            Some(current),
-            cleared,
-            priority::LOCATION,
-            cmid,
-        )
-        .await?;
+        save(db, principal, &current, cleared, cmid).await?;
     }
-    result(
-        EntityType::User,
-        saved.id.into_uuid(),
-        saved.version,
-        &saved,
-    )
+    answer(Outcome::Applied, &saved, None)
 }
 
 /// Validates an optional location.
@@ -339,15 +251,6 @@ async fn open_entry(
     Ok(locked(db, select).one(db).await?)
 }
 
-/// `FOR UPDATE` on PostgreSQL (SQLite's IMMEDIATE transaction already holds the write lock).
-fn locked<E: EntityTrait>(db: &impl ConnectionTrait, select: Select<E>) -> Select<E> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        select.lock_exclusive()
-    } else {
-        select
-    }
-}
-
 async fn building_exists(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -383,126 +286,4 @@ fn place(status: &mut worker_status::Model, point: GeoPoint) {
     status.longitude = Some(point.longitude);
     status.accuracy_m = point.accuracy_m;
     status.location_at = Some(Utc::now());
-}
-
-/// Writes the worker's status row: inserts it at version 1 when `current`
-/// is `None`, otherwise updates it with a version bump, or writes nothing
-/// when nothing changed. Records the change; returns the row as stored.
-async fn write_status(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    current: Option<worker_status::Model>,
-    mut next: worker_status::Model,
-    weight: i32,
-    cmid: Option<&str>,
-) -> Result<worker_status::Model> {
-    next.updated_at = Utc::now();
-    let (saved, op, changed) = match current {
-        None => {
-            next.version = 1;
-            let saved = next.into_active_model().reset_all().insert(db).await?;
-            let fields = all_fields(&changelog::snapshot_of(&saved)?);
-            (saved, ChangeOp::Created, fields)
-        }
-        Some(current) => {
-            let changed = changelog::changed_fields(
-                &changelog::snapshot_of(&current)?,
-                &changelog::snapshot_of(&next)?,
-            );
-            if changed.is_empty() {
-                return Ok(current);
-            }
-            next.version = current.version + 1;
-            let saved = next.into_active_model().reset_all().update(db).await?;
-            (saved, ChangeOp::Updated, changed)
-        }
-    };
-    log(
-        db,
-        principal,
-        Logged {
-            entity_type: EntityType::WorkerStatus,
-            entity_id: saved.worker_id.into_uuid(),
-            version: saved.version,
-            op,
-            snapshot: changelog::snapshot_of(&saved)?,
-            changed_fields: changed,
-            priority: weight,
-        },
-        cmid,
-    )
-    .await?;
-    Ok(saved)
-}
-
-/// One change-log row about to be written.
-struct Logged {
-    entity_type: EntityType,
-    entity_id: Uuid,
-    version: i32,
-    op: ChangeOp,
-    snapshot: Value,
-    changed_fields: Vec<String>,
-    priority: i32,
-}
-
-async fn log(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    change: Logged,
-    cmid: Option<&str>,
-) -> Result<()> {
-    changelog::record(
-        db,
-        NewChange {
-            org_id: principal.org_id,
-            entity_type: change.entity_type,
-            entity_id: change.entity_id,
-            version: change.version,
-            op: change.op,
-            snapshot: change.snapshot,
-            changed_fields: change.changed_fields,
-            actor_id: Some(principal.user_id),
-            client_mutation_id: cmid.map(str::to_owned),
-            priority: change.priority,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// Every key of a snapshot (what a create changed).
-fn all_fields(snapshot: &Value) -> Vec<String> {
-    snapshot
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// The answer for a worker status as it now stands.
-fn status_result(status: &worker_status::Model) -> Result<WriteResult> {
-    result(
-        EntityType::WorkerStatus,
-        status.worker_id.into_uuid(),
-        status.version,
-        status,
-    )
-}
-
-/// Builds the answer for an entity as it now stands.
-fn result<T: Serialize>(
-    entity_type: EntityType,
-    entity_id: Uuid,
-    version: i32,
-    model: &T,
-) -> Result<WriteResult> {
-    Ok(WriteResult {
-        outcome: Outcome::Applied,
-        entity_type,
-        entity_id,
-        version,
-        snapshot: changelog::snapshot_of(model)?,
-        merged_fields: Vec::new(),
-        conflict: None,
-    })
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::sync::merge::FieldConflict;
+use crate::domain::merge::FieldConflict;
 
 /// How a write went.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +48,7 @@ pub struct ConflictReport {
 
 /// The answer to a versioned write; also what a replay returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WriteResult {
+pub struct Written {
     /// How it went.
     pub outcome: Outcome,
     /// Kind of entity written.

@@ -24,11 +24,12 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::changelog;
 use super::hub::Hub;
 use crate::auth::Principal;
+use crate::changelog;
+use crate::changelog::cursor;
+use crate::domain::visibility::{Priors, View, VisibleChange};
 use crate::error::{Error, Result};
-use crate::sync::pull::{self, Priors, PulledChange, View};
 
 /// Rows read per round trip while replaying.
 const REPLAY_BATCH: u64 = 500;
@@ -42,7 +43,7 @@ const FIRST_RETRY: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 pub struct FeedEvent {
     /// The change as the subscriber may see it.
-    pub change: PulledChange,
+    pub change: VisibleChange,
     /// The unredacted snapshot, for typed objects that apply field rules themselves.
     pub raw: Option<Value>,
     /// The cursor to resume after this event.
@@ -84,13 +85,10 @@ pub async fn open(
 ) -> Result<impl Stream<Item = FeedEvent> + Send + use<>> {
     let receiver = hub.subscribe();
     let (last, replay_until) = match after {
-        Some(cursor) => {
-            let (seq, issued) = pull::decode_cursor(cursor)?;
-            if issued < Utc::now() - chrono::Duration::days(i64::from(retention_days)) {
-                return Err(Error::CursorExpired);
-            }
-            (seq, Some(hub.last_seq()))
-        }
+        Some(cursor) => (
+            cursor::resume_point(cursor, retention_days)?,
+            Some(hub.last_seq()),
+        ),
         // Live from the newest committed row; anything after it arrives
         // through the hub, which this feed already listens to.
         None => (changelog::newest_seq(&db).await?, None),
@@ -268,7 +266,7 @@ impl Feed {
             }
             let raw = (!change.tombstone && change.seq == row.seq).then(|| row.snapshot.clone());
             self.pending.push_back(FeedEvent {
-                cursor: pull::encode_cursor(row.seq, Utc::now()),
+                cursor: cursor::encode(row.seq, Utc::now()),
                 raw,
                 change,
             });
@@ -278,7 +276,7 @@ impl Feed {
 
     /// The live decision, in memory: shown if visible; a tombstone if it
     /// left the view after this feed showed it.
-    fn present_live(&self, row: &change::Model) -> Vec<PulledChange> {
+    fn present_live(&self, row: &change::Model) -> Vec<VisibleChange> {
         let visible = self.view.sees(&row.snapshot, row.entity_type) && row.op != ChangeOp::Deleted;
         if visible {
             let snapshot = self.view.redact(row.entity_type, row.snapshot.clone());

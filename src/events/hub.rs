@@ -20,14 +20,12 @@ use std::time::Duration;
 
 use entity::change;
 use sea_orm::DatabaseConnection;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::changelog;
+use crate::changelog::{self, CommitSignal};
 use crate::error::Result;
 
-/// The PostgreSQL channel every instance listens on.
-pub const CHANNEL: &str = "fieldsync_changes";
 /// Rows broadcast but not yet received before a subscriber counts as lagging.
 const CAPACITY: usize = 4096;
 /// Rows read per round trip.
@@ -38,7 +36,9 @@ const RETRY: Duration = Duration::from_millis(250);
 /// Broadcasts committed changes to this instance's subscribers.
 pub struct Hub {
     sender: broadcast::Sender<Arc<change::Model>>,
-    wake: Notify,
+    /// Given by the write path at each commit, and by `listen` for commits
+    /// on other instances.
+    wake: CommitSignal,
     /// The highest seq broadcast so far.
     last_seq: AtomicI64,
     /// The last `CAPACITY` rows broadcast (the same rows the channel holds).
@@ -54,12 +54,12 @@ struct Recent {
 }
 
 impl Hub {
-    /// A hub that will broadcast changes after `start_seq`.
-    pub fn new(start_seq: i64) -> Arc<Self> {
+    /// A hub that will broadcast changes after `start_seq`, woken by `wake`.
+    pub fn new(start_seq: i64, wake: CommitSignal) -> Arc<Self> {
         let (sender, _) = broadcast::channel(CAPACITY);
         Arc::new(Self {
             sender,
-            wake: Notify::new(),
+            wake,
             last_seq: AtomicI64::new(start_seq),
             recent: Mutex::new(Recent {
                 rows: VecDeque::new(),
@@ -69,13 +69,8 @@ impl Hub {
     }
 
     /// A hub starting after the newest change in the log.
-    pub async fn starting_now(db: &DatabaseConnection) -> Result<Arc<Self>> {
-        Ok(Self::new(changelog::newest_seq(db).await?))
-    }
-
-    /// Tells the tailer a write just committed.
-    pub fn notify(&self) {
-        self.wake.notify_one();
+    pub async fn starting_now(db: &DatabaseConnection, wake: CommitSignal) -> Result<Arc<Self>> {
+        Ok(Self::new(changelog::newest_seq(db).await?, wake))
     }
 
     /// Receives every change broadcast from now on.
@@ -163,13 +158,13 @@ impl Hub {
         loop {
             let attempt = async {
                 let mut listener = PgListener::connect(&url).await?;
-                listener.listen(CHANNEL).await?;
+                listener.listen(changelog::CHANNEL).await?;
                 // Commits made while nobody listened sent no notification
                 // here: read the log now rather than at the next poll.
-                self.notify();
+                self.wake.notify();
                 loop {
                     listener.recv().await?;
-                    self.notify();
+                    self.wake.notify();
                 }
                 #[allow(unreachable_code)]
                 Ok::<(), sea_orm::sqlx::Error>(())
@@ -220,7 +215,7 @@ mod tests {
 
     #[test]
     fn recent_rows_serve_cursors_inside_the_window_only() {
-        let hub = Hub::new(10);
+        let hub = Hub::new(10, CommitSignal::default());
         assert_eq!(seqs(hub.recent_after(10, 5)), Some(vec![]));
         assert_eq!(seqs(hub.recent_after(9, 5)), None, "before the hub started");
         // Seqs may have gaps (rolled-back transactions).
@@ -235,7 +230,7 @@ mod tests {
 
     #[test]
     fn rows_leaving_the_window_raise_its_floor() {
-        let hub = Hub::new(0);
+        let hub = Hub::new(0, CommitSignal::default());
         for seq in 1..=(CAPACITY as i64 + 2) {
             hub.publish(row(seq));
         }

@@ -34,6 +34,26 @@ pub fn coded_error(message: impl Into<String>, code: &str) -> async_graphql::Ser
     error
 }
 
+/// The errors of a failure the client cannot fix, as a JSON array.
+pub fn internal_errors() -> serde_json::Value {
+    serde_json::json!([coded_error("internal error", "INTERNAL")])
+}
+
+/// A result with no data and one `INTERNAL` error, as text: what a client
+/// gets for a result that could not be rendered or serialised.
+pub fn internal_response() -> String {
+    serde_json::json!({ "data": null, "errors": internal_errors() }).to_string()
+}
+
+/// A response as JSON. One that cannot be serialised is logged, once, and
+/// answered as `INTERNAL`: never as an empty body the client cannot read.
+pub fn response_json(response: &Response) -> serde_json::Value {
+    serde_json::to_value(response).unwrap_or_else(|error| {
+        tracing::error!(%error, "serialising a response failed");
+        serde_json::json!({ "data": null, "errors": internal_errors() })
+    })
+}
+
 /// Gives every error in a response a code, so clients can always switch on one.
 pub fn ensure_codes(response: &mut Response) {
     for error in &mut response.errors {

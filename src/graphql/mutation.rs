@@ -1,6 +1,7 @@
 //! The mutation root, merged from one object per area. Every entity write
-//! goes through [`execute`], and so through `sync::operations`, so single
-//! mutations and `syncPush` batches behave the same.
+//! goes through [`execute`], and so through the write path of
+//! `domain::operations`, so single mutations and `syncPush` batches behave
+//! the same.
 
 pub mod admin;
 pub mod compliance;
@@ -15,8 +16,8 @@ use async_graphql::{Context, MergedObject};
 
 use super::context::ContextExt;
 use super::objects::write::WriteResult;
+use crate::domain::operations::Operation;
 use crate::error::Result;
-use crate::sync::operations::{self, Operation};
 
 /// Every write the API offers.
 #[derive(MergedObject, Default)]
@@ -40,14 +41,9 @@ pub async fn execute(
 ) -> async_graphql::Result<WriteResult> {
     let state = ctx.state()?;
     let principal = ctx.principal()?;
-    let result = operations::execute(
-        &state.db,
-        principal,
-        operation?,
-        client_mutation_id.as_deref(),
-    )
-    .await?;
-    // Wake the change-log tailer now rather than at its next poll.
-    state.hub.notify();
+    let result = state
+        .writer
+        .execute(principal, operation?, client_mutation_id.as_deref())
+        .await?;
     Ok(WriteResult(result))
 }

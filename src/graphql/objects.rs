@@ -4,8 +4,8 @@
 pub mod building;
 pub mod compliance;
 pub mod device;
-pub mod metrics;
 pub mod organization;
+pub mod performance;
 pub mod session;
 pub mod task;
 pub mod user;

@@ -30,7 +30,7 @@ use sea_orm::DatabaseConnection;
 
 use super::AppSchema;
 use super::context::RequestContext;
-use super::errors::{coded_error, ensure_codes};
+use super::errors::{ensure_codes, internal_response};
 use super::loaders::Loaders;
 use super::subscription::Delivering;
 use crate::auth::Principal;
@@ -188,12 +188,7 @@ impl Rendering {
 
 /// The payload of an event that could not be rendered.
 fn internal_error() -> Arc<str> {
-    serde_json::json!({
-        "data": null,
-        "errors": [coded_error("internal error", "INTERNAL")],
-    })
-    .to_string()
-    .into()
+    internal_response().into()
 }
 
 /// Hashes what decides how the request's events render: the document, the

@@ -21,6 +21,7 @@ use super::inputs::parse_id;
 use super::json::{camel_keys, to_camel};
 use super::objects::gid;
 use super::objects::write::{VersionedEntity, entity_of};
+use crate::changelog::priority;
 use crate::domain::tasks;
 use crate::error::Error;
 use crate::events::feed::{self, FeedEvent};
@@ -344,11 +345,7 @@ impl SubscriptionRoot {
         let worker = id_filter(worker_id, "user")?;
         deliver(ctx, vec![EntityType::WorkerStatus], after, |events| {
             events.filter(move |e| {
-                let located = e
-                    .change
-                    .changed_fields
-                    .iter()
-                    .any(|f| f == "latitude" || f == "location_at")
+                let located = priority::moves_location(&e.change.changed_fields)
                     && e.change
                         .snapshot
                         .as_ref()

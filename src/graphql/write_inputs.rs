@@ -14,9 +14,9 @@ pub use workers::*;
 
 use async_graphql::{InputObject, MaybeUndefined};
 
+use crate::domain::operations::Operation;
 use crate::error::{Error, Result};
 use crate::graphql::inputs::parse_id;
-use crate::sync::operations::Operation;
 
 /// One queued offline operation: its idempotency key and exactly one operation.
 #[derive(InputObject)]

@@ -16,7 +16,9 @@ use super::HttpState;
 use super::negotiate::{self, BodyTypeError, ResponseType};
 use crate::auth::{Principal, principal};
 use crate::graphql::context::RequestContext;
-use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error, ensure_codes, is_request_error};
+use crate::graphql::errors::{
+    CODE_BAD_USER_INPUT, coded_error, ensure_codes, is_request_error, response_json,
+};
 use crate::graphql::loaders::Loaders;
 
 /// Root fields that work without (or with a stale) access token.
@@ -233,7 +235,7 @@ async fn execute(
             if is_request_error(&r) {
                 without_data(r)
             } else {
-                serde_json::to_value(&r).unwrap_or_default()
+                response_json(&r)
             }
         })
         .collect();
@@ -343,7 +345,7 @@ fn reject(media: ResponseType, reject: Reject) -> axum::response::Response {
 
 /// Drops the `data` key, which the spec says must be absent for request errors.
 fn without_data(response: Response) -> serde_json::Value {
-    let mut value = serde_json::to_value(&response).unwrap_or_default();
+    let mut value = response_json(&response);
     if let Some(object) = value.as_object_mut() {
         object.remove("data");
     }

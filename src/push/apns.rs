@@ -17,7 +17,7 @@ use a2::request::payload::PayloadLike;
 use futures_util::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
 
-use super::{Message, Outcome, PushSender};
+use super::{Message, PushSender, SendOutcome};
 
 /// APNs refuses payloads larger than this.
 const MAX_PAYLOAD: usize = 4096;
@@ -101,7 +101,7 @@ impl ApnsSender {
 }
 
 impl PushSender for ApnsSender {
-    fn send<'a>(&'a self, messages: &'a [Message]) -> BoxFuture<'a, Vec<Outcome>> {
+    fn send<'a>(&'a self, messages: &'a [Message]) -> BoxFuture<'a, Vec<SendOutcome>> {
         Box::pin(async move {
             let mut outcomes = Vec::with_capacity(messages.len());
             for group in messages.chunks(IN_FLIGHT) {
@@ -156,11 +156,11 @@ fn payload(message: &Message) -> Value {
 }
 
 /// What an APNs answer means for the message.
-fn outcome(reply: Result<ApnsReply, String>) -> Outcome {
+fn outcome(reply: Result<ApnsReply, String>) -> SendOutcome {
     let reply = match reply {
         Ok(reply) => reply,
         Err(error) => {
-            return Outcome::Retry {
+            return SendOutcome::Retry {
                 reason: format!("apns unreachable: {error}"),
             };
         }
@@ -170,14 +170,14 @@ fn outcome(reply: Result<ApnsReply, String>) -> Outcome {
         None => format!("apns {}", reply.status),
     };
     match (reply.status, reply.reason.as_deref()) {
-        (200, _) => Outcome::Sent {
+        (200, _) => SendOutcome::Sent {
             ticket: reply.apns_id.clone().unwrap_or_default(),
         },
-        (410, _) | (400, Some("BadDeviceToken")) => Outcome::DeadToken { reason: reason() },
+        (410, _) | (400, Some("BadDeviceToken")) => SendOutcome::DeadToken { reason: reason() },
         // a2 signs a fresh provider token on the next request.
-        (403, Some("ExpiredProviderToken")) => Outcome::Retry { reason: reason() },
-        (429, _) | (500..=599, _) => Outcome::Retry { reason: reason() },
-        _ => Outcome::Failed { reason: reason() },
+        (403, Some("ExpiredProviderToken")) => SendOutcome::Retry { reason: reason() },
+        (429, _) | (500..=599, _) => SendOutcome::Retry { reason: reason() },
+        _ => SendOutcome::Failed { reason: reason() },
     }
 }
 
@@ -372,7 +372,7 @@ mod tests {
     fn answers_map_to_outcomes() {
         assert_eq!(
             outcome(reply(200, None)),
-            Outcome::Sent {
+            SendOutcome::Sent {
                 ticket: "apns-1".into()
             }
         );
@@ -380,7 +380,7 @@ mod tests {
             reply(410, Some("Unregistered")),
             reply(400, Some("BadDeviceToken")),
         ] {
-            assert!(matches!(outcome(dead), Outcome::DeadToken { .. }));
+            assert!(matches!(outcome(dead), SendOutcome::DeadToken { .. }));
         }
         for transient in [
             reply(429, Some("TooManyRequests")),
@@ -389,11 +389,11 @@ mod tests {
             reply(403, Some("ExpiredProviderToken")),
             Err("connection reset".into()),
         ] {
-            assert!(matches!(outcome(transient), Outcome::Retry { .. }));
+            assert!(matches!(outcome(transient), SendOutcome::Retry { .. }));
         }
         assert!(matches!(
             outcome(reply(400, Some("BadTopic"))),
-            Outcome::Failed { .. }
+            SendOutcome::Failed { .. }
         ));
     }
 

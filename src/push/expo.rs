@@ -13,7 +13,7 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Message, Outcome, PushSender};
+use super::{Message, PushSender, SendOutcome};
 
 /// Most messages Expo accepts in one request.
 pub const CHUNK: usize = 100;
@@ -69,35 +69,35 @@ impl ExpoSender {
         request.send().await.map_err(|e| e.to_string())
     }
 
-    async fn send_chunk(&self, messages: &[Message]) -> Vec<Outcome> {
-        let all = |outcome: Outcome| vec![outcome; messages.len()];
+    async fn send_chunk(&self, messages: &[Message]) -> Vec<SendOutcome> {
+        let all = |outcome: SendOutcome| vec![outcome; messages.len()];
         let ttl = self.ttl.as_secs();
         let body: Vec<ExpoMessage<'_>> =
             messages.iter().map(|m| ExpoMessage::new(m, ttl)).collect();
         let response = match self.post(&self.send_url, &body).await {
             Ok(response) => response,
             Err(error) => {
-                return all(Outcome::Retry {
+                return all(SendOutcome::Retry {
                     reason: format!("expo unreachable: {error}"),
                 });
             }
         };
         let status = response.status();
         if status.as_u16() == 429 || status.is_server_error() {
-            return all(Outcome::Retry {
+            return all(SendOutcome::Retry {
                 reason: format!("expo answered {status}"),
             });
         }
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            return all(Outcome::Failed {
+            return all(SendOutcome::Failed {
                 reason: format!("expo answered {status}: {}", truncate(&text)),
             });
         }
         let tickets = match response.json::<SendResponse>().await {
             Ok(body) => body.data,
             Err(error) => {
-                return all(Outcome::Retry {
+                return all(SendOutcome::Retry {
                     reason: format!("unreadable expo answer: {error}"),
                 });
             }
@@ -106,7 +106,7 @@ impl ExpoSender {
         (0..messages.len())
             .map(|i| match tickets.get(i) {
                 Some(ticket) => ticket.outcome(),
-                None => Outcome::Retry {
+                None => SendOutcome::Retry {
                     reason: "expo returned no ticket for the message".into(),
                 },
             })
@@ -116,7 +116,7 @@ impl ExpoSender {
     /// The receipts Expo has for `ids` (at most [`RECEIPTS_CHUNK`]): what
     /// each means for its notification. Ids Expo does not answer for are
     /// not ready yet (or expired) and are left out.
-    pub async fn receipts(&self, ids: &[String]) -> Result<HashMap<String, Outcome>, String> {
+    pub async fn receipts(&self, ids: &[String]) -> Result<HashMap<String, SendOutcome>, String> {
         let response = self
             .post(&self.receipts_url, &serde_json::json!({ "ids": ids }))
             .await?;
@@ -137,7 +137,7 @@ impl ExpoSender {
 }
 
 impl PushSender for ExpoSender {
-    fn send<'a>(&'a self, messages: &'a [Message]) -> BoxFuture<'a, Vec<Outcome>> {
+    fn send<'a>(&'a self, messages: &'a [Message]) -> BoxFuture<'a, Vec<SendOutcome>> {
         Box::pin(async move {
             let mut outcomes = Vec::with_capacity(messages.len());
             for chunk in messages.chunks(CHUNK) {
@@ -210,9 +210,9 @@ struct TicketDetails {
 }
 
 impl Ticket {
-    fn outcome(&self) -> Outcome {
+    fn outcome(&self) -> SendOutcome {
         if self.status == "ok" {
-            return Outcome::Sent {
+            return SendOutcome::Sent {
                 ticket: self.id.clone().unwrap_or_default(),
             };
         }
@@ -224,9 +224,9 @@ impl Ticket {
             (None, None) => "expo error".to_owned(),
         };
         match code {
-            Some("DeviceNotRegistered") => Outcome::DeadToken { reason },
-            Some("MessageRateExceeded") => Outcome::Retry { reason },
-            _ => Outcome::Failed { reason },
+            Some("DeviceNotRegistered") => SendOutcome::DeadToken { reason },
+            Some("MessageRateExceeded") => SendOutcome::Retry { reason },
+            _ => SendOutcome::Failed { reason },
         }
     }
 }
@@ -240,7 +240,7 @@ fn truncate(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn ticket(json: Value) -> Outcome {
+    fn ticket(json: Value) -> SendOutcome {
         serde_json::from_value::<Ticket>(json).unwrap().outcome()
     }
 
@@ -248,20 +248,20 @@ mod tests {
     fn ticket_errors_map_to_outcomes() {
         assert_eq!(
             ticket(serde_json::json!({"status": "ok", "id": "t-1"})),
-            Outcome::Sent {
+            SendOutcome::Sent {
                 ticket: "t-1".into()
             }
         );
         let dead = ticket(serde_json::json!({"status": "error", "message": "gone",
             "details": {"error": "DeviceNotRegistered"}}));
-        assert!(matches!(dead, Outcome::DeadToken { .. }), "{dead:?}");
+        assert!(matches!(dead, SendOutcome::DeadToken { .. }), "{dead:?}");
         let slow = ticket(
             serde_json::json!({"status": "error", "message": "slow down",
             "details": {"error": "MessageRateExceeded"}}),
         );
-        assert!(matches!(slow, Outcome::Retry { .. }), "{slow:?}");
+        assert!(matches!(slow, SendOutcome::Retry { .. }), "{slow:?}");
         let big = ticket(serde_json::json!({"status": "error", "message": "too big",
             "details": {"error": "MessageTooBig"}}));
-        assert!(matches!(big, Outcome::Failed { .. }), "{big:?}");
+        assert!(matches!(big, SendOutcome::Failed { .. }), "{big:?}");
     }
 }

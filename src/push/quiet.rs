@@ -44,11 +44,6 @@ fn to_utc(tz: &Tz, local: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
-/// True when `zone` is an IANA time zone name this server knows.
-pub fn is_known_zone(zone: &str) -> bool {
-    zone.parse::<Tz>().is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,8 +88,8 @@ mod tests {
             "an unknown zone is UTC"
         );
         assert_eq!(hold_until("UTC", lunch, at("2026-11-28T13:00:00Z")), None);
-        assert!(is_known_zone("America/New_York"));
-        assert!(!is_known_zone("America/Atlantis"));
+        assert!(crate::domain::users::is_known_zone("America/New_York"));
+        assert!(!crate::domain::users::is_known_zone("America/Atlantis"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use tokio_util::sync::CancellationToken;
 
 use super::expo::{ExpoSender, RECEIPTS_CHUNK};
-use super::{Outcome, metrics, worker};
+use super::{SendOutcome, stats, worker};
 use crate::config::PushSettings;
 use crate::db::begin_write;
 use crate::error::Result;
@@ -102,14 +102,14 @@ async fn check_due(
             Some(outcome) => outcome.clone(),
             // Not ready yet, unless Expo has already forgotten it.
             None if row.sent_at.is_some_and(|sent| now - sent < KEPT) => continue,
-            None => Outcome::Sent {
+            None => SendOutcome::Sent {
                 ticket: ticket.to_owned(),
             },
         };
         // An error receipt is recorded like the same error in a ticket.
-        if !matches!(outcome, Outcome::Sent { .. }) {
+        if !matches!(outcome, SendOutcome::Sent { .. }) {
             let final_attempt = row.attempts >= settings.max_attempts;
-            metrics::outcome(PushProvider::Expo, &outcome, final_attempt);
+            stats::outcome(PushProvider::Expo, &outcome, final_attempt);
             worker::record(&txn, settings, row, outcome).await?;
         }
         settled.push((row.id, ticket));

@@ -31,14 +31,16 @@ use serde_json::json;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+use super::quiet;
 use super::rules::{self, Announcement};
-use super::{Draft, quiet};
 use crate::auth::Principal;
+use crate::changelog;
 use crate::config::PushSettings;
 use crate::db::begin_write;
+use crate::domain::notifications::Draft;
 use crate::domain::{preferences, tasks};
 use crate::error::{Error, Result};
-use crate::events::{changelog, hub::Hub};
+use crate::events::hub::Hub;
 
 /// The router's row in `push_cursors`.
 const CURSOR: &str = "router";

@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::expo::CHUNK;
-use super::{Message, Outcome, PushSender, Senders, metrics};
+use super::{Message, PushSender, SendOutcome, Senders, stats};
 use crate::config::PushSettings;
 use crate::db::begin_write;
 use crate::error::Result;
@@ -57,7 +57,7 @@ pub async fn run(
             }
         }
         match queue_depth(&db).await {
-            Ok(depth) => metrics::queue_depth(depth),
+            Ok(depth) => stats::queue_depth(depth),
             Err(error) => tracing::debug!(%error, "push queue depth unknown"),
         }
         tokio::select! {
@@ -117,7 +117,7 @@ async fn send_due(
     }
     let started = std::time::Instant::now();
     let outcomes = sender.send(&messages).await;
-    metrics::send_latency(provider, started.elapsed());
+    stats::send_latency(provider, started.elapsed());
     tracing::debug!(
         messages = messages.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -127,10 +127,10 @@ async fn send_due(
     // One transaction for the batch's outcomes: one commit, not one per row.
     let txn = begin_write(db).await?;
     for (i, row) in sendable.into_iter().enumerate() {
-        let outcome = outcomes.get(i).cloned().unwrap_or(Outcome::Retry {
+        let outcome = outcomes.get(i).cloned().unwrap_or(SendOutcome::Retry {
             reason: "the sender returned no outcome".into(),
         });
-        metrics::outcome(provider, &outcome, row.attempts >= settings.max_attempts);
+        stats::outcome(provider, &outcome, row.attempts >= settings.max_attempts);
         record(&txn, settings, row, outcome).await?;
     }
     txn.commit().await?;
@@ -219,11 +219,11 @@ pub(super) async fn record(
     db: &impl ConnectionTrait,
     settings: &PushSettings,
     row: &notification::Model,
-    outcome: Outcome,
+    outcome: SendOutcome,
 ) -> Result<()> {
     let now = Utc::now();
     match outcome {
-        Outcome::Sent { ticket } => {
+        SendOutcome::Sent { ticket } => {
             notification::Entity::update_many()
                 .col_expr(
                     notification::Column::Status,
@@ -242,7 +242,7 @@ pub(super) async fn record(
                 .exec(db)
                 .await?;
         }
-        Outcome::Retry { reason } if row.attempts < settings.max_attempts => {
+        SendOutcome::Retry { reason } if row.attempts < settings.max_attempts => {
             let next = now + backoff(settings.retry_base_ms, row.attempts);
             tracing::info!(notification.id = %row.id, attempts = row.attempts, %reason, "push will be retried");
             notification::Entity::update_many()
@@ -257,11 +257,11 @@ pub(super) async fn record(
                 .exec(db)
                 .await?;
         }
-        Outcome::Retry { reason } | Outcome::Failed { reason } => {
+        SendOutcome::Retry { reason } | SendOutcome::Failed { reason } => {
             tracing::warn!(notification.id = %row.id, attempts = row.attempts, %reason, "push failed");
             finish(db, row, NotificationStatus::Failed, Some(reason)).await?;
         }
-        Outcome::DeadToken { reason } => {
+        SendOutcome::DeadToken { reason } => {
             tracing::info!(notification.id = %row.id, device.id = %row.device_id, %reason, "push token is dead; device deactivated");
             deactivate(db, row, reason).await?;
         }

@@ -30,17 +30,14 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::WsState;
 use super::limits::ConnectionSlot;
-use super::operation::Operation;
-use super::outbox::Outbox;
+use super::operation::OperationTask;
 use super::protocol::{ClientMessage, Invalid, Protocol, ServerMessage};
+use super::send_queue::SendQueue;
 use crate::auth::{Principal, principal};
 use crate::config::WsSettings;
 use crate::error::Error;
-use crate::graphql::context::RequestContext;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
-use crate::graphql::loaders::Loaders;
-use crate::graphql::renderings::Rendering;
-use crate::graphql::subscription::check_single_root_field;
+use crate::graphql::live::LiveOperation;
 
 /// Largest outbound message; a result past it is replaced by an error.
 /// Kept under the socket's `max_write_buffer_size`, which refuses any single
@@ -61,7 +58,7 @@ struct Connection {
     protocol: Protocol,
     state: WsState,
     settings: WsSettings,
-    outbox: Outbox,
+    sends: SendQueue,
     ready: Option<Ready>,
     /// Running operations by client id.
     operations: HashMap<String, AbortHandle>,
@@ -89,8 +86,8 @@ async fn run(
     protocol: Protocol,
     state: WsState,
 ) {
-    let settings = state.http.app.settings.ws.clone();
-    let (outbox, writer) = Outbox::start(
+    let settings = state.app.settings.ws.clone();
+    let (sends, writer) = SendQueue::start(
         sink,
         settings.outbound_queue,
         Duration::from_millis(settings.slow_consumer_grace_ms),
@@ -98,7 +95,7 @@ async fn run(
     let mut connection = Connection {
         protocol,
         state,
-        outbox: outbox.clone(),
+        sends: sends.clone(),
         ready: None,
         operations: HashMap::new(),
         tasks: JoinSet::new(),
@@ -115,6 +112,7 @@ async fn run(
     // Only polled once ready; the value is a placeholder until then.
     let far_future = Instant::now() + Duration::from_secs(365 * 24 * 3600);
 
+    let shutdown = connection.state.shutdown.clone();
     loop {
         let expires = connection.ready.as_ref().map(|r| r.expires);
         // Biased, in this order: timers before frames, so a peer that floods
@@ -123,12 +121,13 @@ async fn run(
         // against the operations they saw running.
         tokio::select! {
             biased;
-            _ = outbox.closed() => break,
+            _ = sends.closed() => break,
+            _ = shutdown.cancelled() => sends.close(1001, "Server shutting down"),
             _ = tokio::time::sleep_until(init_deadline), if connection.ready.is_none() => {
-                outbox.close(4408, "Connection initialisation timeout");
+                sends.close(4408, "Connection initialisation timeout");
             }
             _ = tokio::time::sleep_until(expires.unwrap_or(far_future)), if expires.is_some() => {
-                outbox.close(4403, "Forbidden: token expired");
+                sends.close(4403, "Forbidden: token expired");
             }
             _ = keepalive.tick() => connection.keep_alive(keepalive_every),
             // Handlers that may read the database are boxed: their futures
@@ -148,13 +147,13 @@ async fn run(
                     },
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) | None => {
-                        outbox.close(1000, "");
+                        sends.close(1000, "");
                         break;
                     }
                     Some(Err(e)) => {
                         let (code, reason) = read_error_close(&e);
                         tracing::debug!(error = %e, "websocket read failed");
-                        outbox.close(code, reason);
+                        sends.close(code, reason);
                         break;
                     }
                 }
@@ -203,7 +202,7 @@ impl Connection {
                     handle.abort();
                 }
             }
-            ClientMessage::Terminate => self.outbox.close(1000, "Normal closure"),
+            ClientMessage::Terminate => self.sends.close(1000, "Normal closure"),
         }
     }
 
@@ -211,7 +210,7 @@ impl Connection {
     /// `error` message and carries on, as subscriptions-transport-ws does.
     fn invalid(&self, invalid: Invalid) {
         match self.protocol {
-            Protocol::TransportWs => self.outbox.close(4400, &invalid.reason),
+            Protocol::TransportWs => self.sends.close(4400, &invalid.reason),
             Protocol::Legacy => {
                 let payload = json!({ "message": invalid.reason });
                 self.send(ServerMessage::Error {
@@ -225,9 +224,7 @@ impl Connection {
     async fn on_init(&mut self, payload: Option<Map<String, Value>>) {
         if self.ready.is_some() {
             match self.protocol {
-                Protocol::TransportWs => {
-                    self.outbox.close(4429, "Too many initialisation requests")
-                }
+                Protocol::TransportWs => self.sends.close(4429, "Too many initialisation requests"),
                 Protocol::Legacy => {
                     let payload = json!({ "message": "Too many initialisation requests" });
                     self.send(ServerMessage::Error {
@@ -241,23 +238,23 @@ impl Connection {
         let Some(token) = payload.as_ref().and_then(bearer_token) else {
             return self.refuse("missing token");
         };
-        let app = &self.state.http.app;
+        let app = &self.state.app;
         let authenticated =
             match principal::authenticate_session(&app.db, &app.tokens, &token).await {
                 Ok(authenticated) => authenticated,
                 Err(Error::Unauthenticated(message)) => return self.refuse(&message),
                 Err(other) => {
                     tracing::error!(error = %other, "websocket authentication failed");
-                    self.outbox.close(1013, "try again later");
+                    self.sends.close(1013, "try again later");
                     return;
                 }
             };
         let principal = authenticated.principal;
         let max = self.settings.max_connections_per_user;
-        let Some(slot) =
-            self.state
-                .connections
-                .acquire(principal.user_id, max, self.outbox.clone())
+        let Some(slot) = self
+            .state
+            .connections
+            .acquire(principal.user_id, max, self.sends.clone())
         else {
             tracing::info!(user.id = %principal.user_id, max, "too many websocket connections");
             return self.close_refused(4429, "Too many connections");
@@ -289,13 +286,13 @@ impl Connection {
         if self.protocol == Protocol::Legacy {
             self.send(ServerMessage::ConnectionError { message: reason });
         }
-        self.outbox.close(code, reason);
+        self.sends.close(code, reason);
     }
 
-    fn on_subscribe(&mut self, id: String, mut request: Request) {
+    fn on_subscribe(&mut self, id: String, request: Request) {
         let Some(ready) = &self.ready else {
             match self.protocol {
-                Protocol::TransportWs => self.outbox.close(4401, "Unauthorized"),
+                Protocol::TransportWs => self.sends.close(4401, "Unauthorized"),
                 Protocol::Legacy => {
                     self.operation_error(&id, "connection not initialised", "UNAUTHENTICATED")
                 }
@@ -306,7 +303,7 @@ impl Connection {
         if let Some(running) = self.operations.get(&id) {
             match self.protocol {
                 Protocol::TransportWs => {
-                    self.outbox
+                    self.sends
                         .close(4409, &format!("Subscriber for {id} already exists"));
                     return;
                 }
@@ -322,38 +319,21 @@ impl Connection {
             let message = format!("too many operations: at most {max} at once on a connection");
             return self.operation_error(&id, &message, CODE_BAD_USER_INPUT);
         }
-        // Parsed once, here: for the checks below, and handed to
-        // async-graphql (a document that does not parse is left for it to
-        // report).
-        let document = async_graphql::parser::parse_query(&request.query).ok();
-        if let Some(document) = &document
-            && let Err(message) =
-                check_single_root_field(document, request.operation_name.as_deref())
-        {
-            return self.operation_error(&id, &message, CODE_BAD_USER_INPUT);
-        }
-        let db = &self.state.http.app.db;
-        let rendering = Rendering::new(
-            self.state.renderings.clone(),
+        let live = LiveOperation::start(
+            &self.state.schema,
+            &self.state.renderings,
+            &self.state.app.db,
             principal,
-            db.clone(),
-            &request,
-            document.as_ref(),
+            request,
         );
-        if let Some(document) = document {
-            request.set_parsed_query(document);
-        }
-        let request = request
-            .data(RequestContext {
-                principal: Some(principal),
-            })
-            .data(Loaders::new(db.clone(), principal.org_id));
-        let operation = Operation {
+        let live = match live {
+            Ok(live) => live,
+            Err(message) => return self.operation_error(&id, &message, CODE_BAD_USER_INPUT),
+        };
+        let operation = OperationTask {
             id: id.clone(),
-            request: Box::new(request),
-            schema: self.state.http.schema.clone(),
-            rendering,
-            outbox: self.outbox.clone(),
+            live,
+            sends: self.sends.clone(),
             protocol: self.protocol,
         };
         let handle = self.tasks.spawn(operation.run());
@@ -388,7 +368,7 @@ impl Connection {
     /// Sends a keep-alive, or closes 1001 when the peer has gone quiet.
     fn keep_alive(&self, every: Duration) {
         if self.last_seen.elapsed() > every * 2 {
-            self.outbox.close(1001, "keep-alive timeout");
+            self.sends.close(1001, "keep-alive timeout");
             return;
         }
         if self.ready.is_none() && self.protocol == Protocol::Legacy {
@@ -398,7 +378,7 @@ impl Connection {
         if self.protocol == Protocol::Legacy {
             // Legacy clients never answer `ka`; a protocol-level ping gets
             // an automatic pong from every WebSocket stack, proving liveness.
-            self.outbox.send_message(Message::Ping(Default::default()));
+            self.sends.send_message(Message::Ping(Default::default()));
         }
     }
 
@@ -406,18 +386,18 @@ impl Connection {
     async fn recheck(&self) {
         let Some(ready) = &self.ready else { return };
         let current = ready.principal;
-        match principal::load(&self.state.http.app.db, current.user_id).await {
+        match principal::load(&self.state.app.db, current.user_id).await {
             Ok(now) if now == current => {}
-            Ok(_) => self.outbox.close(4403, "Forbidden: account changed"),
+            Ok(_) => self.sends.close(4403, "Forbidden: account changed"),
             Err(Error::Unauthenticated(_)) => {
-                self.outbox.close(4403, "Forbidden: account is not active");
+                self.sends.close(4403, "Forbidden: account is not active");
             }
             Err(e) => tracing::warn!(error = %e, "websocket principal re-check failed"),
         }
     }
 
     fn send(&self, message: ServerMessage<'_>) {
-        self.outbox.send(message.to_text(self.protocol));
+        self.sends.send(message.to_text(self.protocol));
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use entity::ids::UserId;
 
-use super::outbox::Outbox;
+use super::send_queue::SendQueue;
 
 /// Distinguishes the connections of one user.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -22,19 +22,19 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// A std `Mutex` rather than tokio's: it is held for one map update and
 /// never across an `.await`.
 #[derive(Debug, Clone, Default)]
-pub struct ConnectionCounts(Arc<Mutex<HashMap<UserId, HashMap<u64, Outbox>>>>);
+pub struct ConnectionCounts(Arc<Mutex<HashMap<UserId, HashMap<u64, SendQueue>>>>);
 
 impl ConnectionCounts {
     /// Takes one of `user`'s `max` slots for the connection writing to
-    /// `outbox`; `None` when all are taken.
-    pub fn acquire(&self, user: UserId, max: usize, outbox: Outbox) -> Option<ConnectionSlot> {
+    /// `sends`; `None` when all are taken.
+    pub fn acquire(&self, user: UserId, max: usize, sends: SendQueue) -> Option<ConnectionSlot> {
         let mut users = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let open = users.entry(user).or_default();
         if open.len() >= max {
             return None;
         }
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        open.insert(id, outbox);
+        open.insert(id, sends);
         Some(ConnectionSlot {
             counts: self.clone(),
             user,
@@ -44,15 +44,15 @@ impl ConnectionCounts {
 
     /// Closes every connection of `user` with `code` and `reason`.
     pub fn close_user(&self, user: UserId, code: u16, reason: &str) {
-        let outboxes: Vec<Outbox> = {
+        let outboxes: Vec<SendQueue> = {
             let users = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             users
                 .get(&user)
                 .map(|open| open.values().cloned().collect())
                 .unwrap_or_default()
         };
-        for outbox in outboxes {
-            outbox.close(code, reason);
+        for sends in outboxes {
+            sends.close(code, reason);
         }
     }
 }

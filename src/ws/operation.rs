@@ -4,110 +4,60 @@
 
 use std::sync::Arc;
 
-use async_graphql::futures_util::StreamExt;
-use async_graphql::{Request, Response};
 use serde_json::json;
 
 use super::connection::MAX_OUTBOUND_BYTES;
-use super::outbox::Outbox;
+use super::lanes::{Delivery, Lane};
 use super::protocol::{Protocol, ServerMessage};
-use crate::events::lanes::{Delivery, Lane};
-use crate::graphql::AppSchema;
-use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error, ensure_codes, is_request_error};
-use crate::graphql::renderings::Rendering;
-use crate::graphql::subscription::{Delivering, FeedEvents, FeedHandoff};
+use super::send_queue::SendQueue;
+use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
+use crate::graphql::live::{LiveOperation, Output};
 
 /// One running operation. Small: its task holds it for the operation's
-/// whole life (the request is boxed, and only what it needs is kept).
-pub struct Operation {
+/// whole life (after a subscription's handoff, little more than its feed).
+pub struct OperationTask {
+    /// The client's id of the operation.
     pub id: String,
-    /// With the operation's data (principal, loaders).
-    pub request: Box<Request>,
-    pub schema: AppSchema,
-    pub rendering: Rendering,
-    pub outbox: Outbox,
+    /// The operation as the API runs it.
+    pub live: LiveOperation,
+    /// Where its messages go.
+    pub sends: SendQueue,
+    /// The socket's dialect.
     pub protocol: Protocol,
 }
 
-/// What an operation's execution did next.
-enum Step {
-    /// A subscription handed its feed over (`None`: the operation is not one).
-    Handed(Option<FeedEvents>),
-    /// A result, or the end of the results.
-    Result(Option<Box<Response>>),
-}
-
-impl Operation {
-    /// Runs to the end of the operation, sending each result; returns the
-    /// id. A subscription hands its feed over as soon as it is open
-    /// ([`Delivering::Handoff`]): its execution is dropped, and each event
-    /// is rendered (or found rendered) and sent from here.
+impl OperationTask {
+    /// Runs to the end of the operation, sending each output in its lane;
+    /// returns the id.
     pub async fn run(self) -> String {
-        let Operation {
+        let OperationTask {
             id,
-            request,
-            schema,
-            rendering,
-            outbox,
+            mut live,
+            sends,
             protocol,
         } = self;
-        let (handoff, handed) = FeedHandoff::new();
-        let mut handed = Some(handed);
-        let request = request.data(Delivering::Handoff(handoff));
         let key: Arc<str> = Arc::from(id.as_str());
-        let mut stream = schema.execute_stream(request);
-        let mut first = true;
-        loop {
-            let step = tokio::select! {
-                biased;
-                events = async { handed.as_mut().expect("checked").await }, if handed.is_some() => {
-                    Step::Handed(events.ok())
-                }
-                response = stream.next() => Step::Result(response.map(Box::new)),
-            };
-            let mut response = match step {
-                Step::Handed(None) => {
-                    handed = None;
-                    continue;
-                }
-                Step::Handed(Some(mut events)) => {
-                    drop(stream);
-                    while let Some(event) = events.next().await {
-                        let delivery = Delivery::of(&event.change);
-                        let payload = rendering.payload(&schema, event).await;
-                        let text = next_text(&id, &payload, protocol);
-                        if !outbox
-                            .send_waiting(text, delivery.lane, key.clone(), delivery.worker)
-                            .await
-                        {
-                            return id;
-                        }
+        while let Some(output) = live.next().await {
+            let (text, delivery) = match output {
+                // Parse and validation errors: one `error` message, nothing else.
+                Output::RequestError(errors) => {
+                    let text = ServerMessage::Error {
+                        id: Some(&id),
+                        payload: &errors,
                     }
-                    break;
+                    .to_text(protocol);
+                    sends.send(text);
+                    return id;
                 }
-                Step::Result(None) => break,
-                Step::Result(Some(response)) => response,
+                // Query and mutation results (and a subscription's refusal)
+                // answer a request, like protocol messages.
+                Output::Result(payload) => (next_text(&id, &payload, protocol), Delivery::CONTROL),
+                Output::Event { about, payload } => {
+                    (next_text(&id, &payload, protocol), Delivery::of(&about))
+                }
             };
-            ensure_codes(&mut response);
-            // Parse and validation errors: one `error` message, nothing else.
-            if first && is_request_error(&response) {
-                let errors = serde_json::to_value(&response.errors).unwrap_or_default();
-                let text = ServerMessage::Error {
-                    id: Some(&id),
-                    payload: &errors,
-                }
-                .to_text(protocol);
-                outbox.send(text);
-                return id;
-            }
-            first = false;
-            // Query and mutation results (and a subscription's refusal)
-            // answer a request, like protocol messages.
-            let payload = serde_json::to_string(&response).unwrap_or_default();
-            let text = next_text(&id, &payload, protocol);
-            let control = Delivery::CONTROL;
-            if !outbox
-                .send_waiting(text, control.lane, key.clone(), control.worker)
+            if !sends
+                .send_waiting(text, delivery.lane, key.clone(), delivery.worker)
                 .await
             {
                 return id;
@@ -115,7 +65,7 @@ impl Operation {
         }
         // The last lane, so it never overtakes a result of this operation.
         let complete = ServerMessage::Complete { id: &id }.to_text(protocol);
-        outbox
+        sends
             .send_waiting(complete, Lane::Location, key, None)
             .await;
         id

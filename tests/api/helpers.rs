@@ -267,10 +267,10 @@ impl TestApp {
     /// A cursor at the newest change: a feed opened `after:` it misses
     /// nothing written from here on, however long it takes to open.
     pub async fn newest_cursor(&self) -> String {
-        let newest = fieldsync::events::changelog::newest_seq(&self.state.db)
+        let newest = fieldsync::changelog::newest_seq(&self.state.db)
             .await
             .expect("newest seq");
-        fieldsync::sync::pull::encode_cursor(newest, chrono::Utc::now())
+        fieldsync::changelog::cursor::encode(newest, chrono::Utc::now())
     }
 
     /// True when `/healthz` answers 200.

@@ -1,9 +1,9 @@
-//! `fieldsync loadgen` against a real server: a short run delivers events
+//! `fieldsync-tools loadgen` against a real server: a short run delivers events
 //! to every kind of subscriber with nothing missed and nothing twice.
 
 use std::time::Duration;
 
-use fieldsync::loadgen::{self, Options};
+use fieldsync_tools::loadgen::{self, Options};
 
 use crate::helpers::{Backend, spawn_app};
 

@@ -10,6 +10,7 @@ mod compliance;
 mod devices;
 mod helpers;
 mod http;
+mod layers;
 mod loadgen;
 mod push;
 mod realtime;

@@ -198,7 +198,7 @@ async fn resume_replays_what_was_missed_then_goes_live_without_gap_or_duplicate(
         "every write once, in order"
     );
     let old =
-        fieldsync::sync::pull::encode_cursor(1, chrono::Utc::now() - chrono::Duration::days(40));
+        fieldsync::changelog::cursor::encode(1, chrono::Utc::now() - chrono::Duration::days(40));
     let expired = feed::open(
         app.state.hub.clone(),
         app.state.db.clone(),

@@ -7,10 +7,10 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::change;
 use fieldsync::auth::principal;
+use fieldsync::domain::operations::{self, Operation};
 use fieldsync::domain::task_rules::TaskPatch;
 use fieldsync::domain::task_writes::TaskUpdate;
 use fieldsync::domain::writes::ConflictStrategy;
-use fieldsync::sync::operations::{self, Operation};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
@@ -217,7 +217,7 @@ async fn the_delta_pull_sends_changes_and_tombstones_only_to_who_may_see_them(ba
 
 async fn an_old_or_forged_cursor_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
-    let old = fieldsync::sync::pull::encode_cursor(1, Utc::now() - chrono::Duration::days(31));
+    let old = fieldsync::changelog::cursor::encode(1, Utc::now() - chrono::Duration::days(31));
     let expired = app
         .graphql(Some(&app.admin()), PULL, json!({ "after": old }))
         .await;
@@ -255,7 +255,7 @@ async fn pruning_keeps_the_newest_change_of_every_entity(backend: Backend) {
         .unwrap()
         .len();
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let pruned = fieldsync::sync::retention::prune(&app.state.db, 0)
+    let pruned = fieldsync::changelog::retention::prune(&app.state.db, 0)
         .await
         .unwrap();
     assert!(pruned >= 3, "superseded rows go: {pruned}");
@@ -336,7 +336,7 @@ async fn pruning_keeps_a_version_superseded_within_retention(backend: Backend) {
     )
     .await
     .ok();
-    fieldsync::sync::retention::prune(&app.state.db, 30)
+    fieldsync::changelog::retention::prune(&app.state.db, 30)
         .await
         .unwrap();
     let kept = change::Entity::find()
@@ -502,7 +502,7 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
         .unwrap()
         .unwrap()
         .seq;
-    let change = fieldsync::events::changelog::NewChange {
+    let change = fieldsync::changelog::NewChange {
         org_id: row.org_id,
         entity_type: entity::enums::EntityType::Task,
         entity_id: row.id.into_uuid(),
@@ -512,11 +512,8 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
         changed_fields: Vec::new(),
         actor_id: None,
         client_mutation_id: None,
-        priority: 0,
     };
-    let first_seq = fieldsync::events::changelog::record(&first, change)
-        .await
-        .unwrap();
+    let first_seq = fieldsync::changelog::record(&first, change).await.unwrap();
     first.commit().await.unwrap();
     second.await.unwrap();
     assert!(
@@ -529,8 +526,8 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
 /// administrators editing online meanwhile.
 async fn the_offline_simulation_converges_without_losing_a_change(backend: Backend) {
     let app = spawn_app(backend).await;
-    let config = fieldsync::sync::simulation::Config::default();
-    let report = fieldsync::sync::simulation::run(&app.state.db, &config, 30)
+    let config = fieldsync_tools::simulation::Config::default();
+    let report = fieldsync_tools::simulation::run(&app.state.db, &config, 30)
         .await
         .unwrap();
     assert_eq!(report.operations, 1000);

@@ -789,7 +789,7 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
 #[tokio::test]
 async fn shared_renderings_never_cross_roles_or_selections() {
     let app = spawn_app(Backend::Sqlite).await;
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
+    let newest = fieldsync::changelog::newest_seq(&app.state.db)
         .await
         .unwrap();
     let document = "subscription($after: String, $full: Boolean!) { taskChanged(after: $after) { entityId entity { ... on Task { progress createdBy @include(if: $full) { email } } } } }";
@@ -804,7 +804,7 @@ async fn shared_renderings_never_cross_roles_or_selections() {
         // Each resumes from its own cursor (the cursor also says when it
         // was issued, in seconds), so `after` differs on every socket.
         let issued = chrono::Utc::now() - chrono::Duration::seconds(sockets.len() as i64);
-        let cursor = fieldsync::sync::pull::encode_cursor(newest, issued);
+        let cursor = fieldsync::changelog::cursor::encode(newest, issued);
         let variables = json!({ "after": cursor, "full": full });
         send(&mut socket, subscribe("s", document, variables)).await;
         sockets.push(socket);
@@ -840,7 +840,7 @@ async fn shared_renderings_never_cross_roles_or_selections() {
 async fn a_refused_subscription_gets_its_error_then_complete() {
     let app = spawn_app(Backend::Sqlite).await;
     let old =
-        fieldsync::sync::pull::encode_cursor(0, chrono::Utc::now() - chrono::Duration::days(400));
+        fieldsync::changelog::cursor::encode(0, chrono::Utc::now() - chrono::Duration::days(400));
     let cases = [
         (
             app.admin(),

@@ -5,11 +5,11 @@
 use async_graphql::{Context, ID, Object};
 
 use super::execute;
+use crate::domain::operations::Operation;
 use crate::graphql::objects::write::WriteResult;
 use crate::graphql::write_inputs::{
     CreateUserInput, assign_worker_operation, deactivate_user_operation, link_client_operation,
 };
-use crate::sync::operations::Operation;
 
 /// Running the organisation's people and their buildings.
 #[derive(Default)]

@@ -7,6 +7,7 @@ use async_graphql::{Context, ID, Object};
 use entity::enums::{BuildingStatus, InspectionResult};
 
 use super::execute;
+use crate::domain::operations::Operation;
 use crate::domain::writes::ConflictStrategy;
 use crate::graphql::objects::write::WriteResult;
 use crate::graphql::write_inputs::{
@@ -14,7 +15,6 @@ use crate::graphql::write_inputs::{
     acknowledge_alert_operation, record_inspection_result_operation, resolve_violation_operation,
     set_building_status_operation, update_violation_operation,
 };
-use crate::sync::operations::Operation;
 
 /// Changing buildings' status and compliance records.
 #[derive(Default)]

@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, Object};
 use entity::enums::EntityType;
 
 use super::execute;
+use crate::domain::operations::Operation;
 use crate::graphql::objects::write::WriteResult;
-use crate::sync::operations::Operation;
 
 /// Working with an entity's version history.
 #[derive(Default)]

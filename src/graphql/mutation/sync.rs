@@ -10,7 +10,7 @@ use crate::graphql::objects::write::{
     OperationError, SyncOperationResult, SyncOperationStatus, WriteResult,
 };
 use crate::graphql::write_inputs::{SyncOperationInput, resolve_operation};
-use crate::sync::push::{self, PushItem, PushOutcome};
+use crate::sync::batch::{self, BatchItem, BatchOutcome};
 
 /// Writes for offline sync.
 #[derive(Default)]
@@ -30,25 +30,24 @@ impl SyncMutation {
     ) -> async_graphql::Result<Vec<SyncOperationResult>> {
         let atomic = atomic.unwrap_or(false);
         let state = ctx.state()?;
-        let items: Vec<PushItem> = operations
+        let items: Vec<BatchItem> = operations
             .into_iter()
             .map(|op| {
                 let (client_mutation_id, operation) = op.into_parts();
-                PushItem {
+                BatchItem {
                     client_mutation_id,
                     operation,
                 }
             })
             .collect();
         let keys: Vec<String> = items.iter().map(|i| i.client_mutation_id.clone()).collect();
-        let outcomes = push::push(&state.db, ctx.principal()?, items, atomic).await?;
-        state.hub.notify();
+        let outcomes = batch::replay(&state.writer, ctx.principal()?, items, atomic).await?;
         Ok(keys
             .into_iter()
             .zip(outcomes)
             .map(|(client_mutation_id, outcome)| {
                 let (status, result, error) = match outcome {
-                    PushOutcome::Done(result) => {
+                    BatchOutcome::Done(result) => {
                         let status = match result.outcome {
                             Outcome::Applied => SyncOperationStatus::Applied,
                             Outcome::Merged => SyncOperationStatus::Merged,
@@ -56,7 +55,7 @@ impl SyncMutation {
                         };
                         (status, Some(WriteResult(result)), None)
                     }
-                    PushOutcome::Failed(error) => {
+                    BatchOutcome::Failed(error) => {
                         if error.is_internal() {
                             tracing::error!(%error, "sync operation failed");
                         }
@@ -66,7 +65,7 @@ impl SyncMutation {
                         };
                         (SyncOperationStatus::Failed, None, Some(error))
                     }
-                    PushOutcome::RolledBack => (SyncOperationStatus::RolledBack, None, None),
+                    BatchOutcome::RolledBack => (SyncOperationStatus::RolledBack, None, None),
                 };
                 SyncOperationResult {
                     client_mutation_id,

@@ -6,11 +6,11 @@ use async_graphql::{Context, ID, MaybeUndefined, Object};
 use entity::enums::TaskStatus;
 
 use super::execute;
+use crate::domain::operations::Operation;
 use crate::domain::writes::ConflictStrategy;
 use crate::graphql::inputs::parse_id;
 use crate::graphql::objects::write::WriteResult;
 use crate::graphql::write_inputs::{CreateTaskInput, TaskPatchInput, update_operation};
-use crate::sync::operations::Operation;
 
 /// Creating and changing tasks.
 #[derive(Default)]

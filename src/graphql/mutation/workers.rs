@@ -7,11 +7,11 @@ use async_graphql::{Context, ID, Object};
 use entity::enums::WorkerDutyStatus;
 
 use super::execute;
+use crate::domain::operations::Operation;
 use crate::graphql::objects::write::WriteResult;
 use crate::graphql::write_inputs::{
     LocationInput, clock_in_operation, clock_out_operation, report_location_operation,
 };
-use crate::sync::operations::Operation;
 
 /// Clocking in and out, status and location.
 #[derive(Default)]

@@ -13,12 +13,12 @@ use super::gid;
 use super::task::Task;
 use super::user::User;
 use super::worker::{TimeEntry, WorkerStatus};
+use crate::domain::merge::FieldConflict;
+use crate::domain::visibility::VisibleChange;
 use crate::domain::workers::{self, StatusView};
 use crate::domain::writes::{self, Outcome};
 use crate::graphql::context::ContextExt;
 use crate::graphql::json::{camel_keys, to_camel};
-use crate::sync::merge::FieldConflict;
-use crate::sync::pull::PulledChange;
 
 /// An entity a write returns.
 #[derive(Union)]
@@ -76,7 +76,7 @@ pub struct Conflict {
 }
 
 /// The answer to a write: how it went and the entity as it now stands.
-pub struct WriteResult(pub writes::WriteResult);
+pub struct WriteResult(pub writes::Written);
 
 #[Object]
 impl WriteResult {
@@ -261,7 +261,7 @@ impl SyncConflict {
 }
 
 /// One entity's latest state since the cursor.
-pub struct SyncChange(pub PulledChange);
+pub struct SyncChange(pub VisibleChange);
 
 #[Object]
 impl SyncChange {

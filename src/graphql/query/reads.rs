@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 
-use crate::domain::{buildings, compliance, metrics, organizations, tasks, users, workers};
+use crate::domain::{buildings, compliance, organizations, performance, tasks, users, workers};
 use crate::graphql::connection::{IdConnection, from_page};
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs::{
@@ -14,8 +14,8 @@ use crate::graphql::inputs::{
 };
 use crate::graphql::objects::building::Building;
 use crate::graphql::objects::compliance::{ComplianceAlert, Inspection, Violation};
-use crate::graphql::objects::metrics::WorkerMetrics;
 use crate::graphql::objects::organization::Organization;
+use crate::graphql::objects::performance::WorkerMetrics;
 use crate::graphql::objects::task::Task;
 use crate::graphql::objects::user::User;
 use crate::graphql::objects::worker::{TimeEntry, WorkerStatus};
@@ -232,7 +232,7 @@ impl ReadQuery {
         let state = ctx.state()?;
         let worker_id = parse_id(&worker_id, "user")?;
         let figures =
-            metrics::worker_metrics(&state.db, ctx.principal()?, worker_id, from, to).await?;
+            performance::worker_metrics(&state.db, ctx.principal()?, worker_id, from, to).await?;
         Ok(Some(WorkerMetrics(figures)))
     }
 }

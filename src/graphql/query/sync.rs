@@ -3,9 +3,10 @@
 use async_graphql::{Context, Object};
 use entity::enums::{EntityType, SyncConflictStatus};
 
+use crate::domain::conflicts;
 use crate::graphql::context::ContextExt;
 use crate::graphql::objects::write::{SyncChange, SyncConflict, SyncPullResult};
-use crate::sync::{conflicts, pull};
+use crate::sync::pull;
 
 /// Reads for offline sync.
 #[derive(Default)]

@@ -3,10 +3,10 @@
 use async_graphql::{ID, InputObject};
 use entity::enums::Role;
 
+use crate::domain::operations::Operation;
 use crate::domain::users::NewUser;
 use crate::error::Result;
 use crate::graphql::inputs::parse_id;
-use crate::sync::operations::Operation;
 
 /// A user to create.
 #[derive(InputObject)]

@@ -10,10 +10,10 @@ use super::maybe;
 use crate::domain::compliance_writes::{
     NewAlert, NewInspection, NewViolation, ViolationPatch, ViolationUpdate,
 };
+use crate::domain::operations::Operation;
 use crate::domain::writes::ConflictStrategy;
 use crate::error::Result;
 use crate::graphql::inputs::parse_id;
-use crate::sync::operations::Operation;
 
 /// A building code violation to record.
 #[derive(InputObject)]

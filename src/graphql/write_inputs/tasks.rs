@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use entity::enums::{TaskPriority, TaskStatus};
 use serde_json::Value;
 
+use crate::domain::operations::Operation;
 use crate::domain::task_rules::TaskPatch;
 use crate::domain::task_writes::{NewTask, TaskUpdate};
 use crate::domain::writes::{ConflictResolution, ConflictStrategy};
 use crate::error::{Error, Result};
 use crate::graphql::inputs::parse_id;
 use crate::graphql::json::snake_keys;
-use crate::sync::operations::Operation;
 
 /// A new task.
 #[derive(InputObject)]

@@ -3,10 +3,10 @@
 use async_graphql::{ID, InputObject};
 use entity::enums::WorkerDutyStatus;
 
+use crate::domain::operations::Operation;
 use crate::domain::worker_writes::GeoPoint;
 use crate::error::Result;
 use crate::graphql::inputs::parse_id;
-use crate::sync::operations::Operation;
 
 /// A position from the worker's phone.
 #[derive(InputObject, Clone, Copy)]

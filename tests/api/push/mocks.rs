@@ -337,7 +337,7 @@ pub async fn wait_for(
 
 /// Waits (up to 20 s) until the router has read every change so far.
 pub async fn wait_routed(app: &TestApp) {
-    let newest = fieldsync::events::changelog::newest_seq(&app.state.db)
+    let newest = fieldsync::changelog::newest_seq(&app.state.db)
         .await
         .expect("newest seq");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -1,4 +1,8 @@
-//! Writing and reading the `changes` table.
+//! The change log (`changes`): one row per committed write, written in the
+//! write's own transaction. It is at once the outbox of subscriptions and
+//! pushes, the delta-sync source, the merge base and the audit trail. Here:
+//! recording a row, reading rows after a seq, a snapshot at a version,
+//! [`cursor`]s for clients, and [`retention`].
 //!
 //! `seq` must grow in commit order: a reader that has seen seq N must never
 //! later find a row below N. SQLite has one writer at a time, so that holds
@@ -7,6 +11,11 @@
 //! transaction-scoped advisory lock just before inserting its change row and
 //! keeps it until commit, which serialises the (short) tail of write
 //! transactions and makes seq order commit order.
+
+pub mod cursor;
+pub mod retention;
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use entity::change;
@@ -17,23 +26,84 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::Value;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+/// The PostgreSQL channel every instance's tailer listens on: each write
+/// notifies it, and PostgreSQL delivers the notification at commit.
+pub const CHANNEL: &str = "fieldsync_changes";
+
 /// Advisory lock key that orders change-log inserts on PostgreSQL ("fsync" in ASCII).
 const CHANGELOG_LOCK_KEY: i64 = 0x0066_7379_6e63;
 
-/// Delivery priority of a change, highest first.
+/// Delivery priority of a change, highest first: decided here, once, when
+/// the change is recorded (`changes.priority`), and read by the socket's
+/// delivery lanes. One entity keeps one priority whatever changed, so its
+/// versions never overtake each other on the way out; the one exception is
+/// a worker's location report, which a newer state of that worker replaces.
 pub mod priority {
-    /// Compliance alerts, violations, failed inspections.
+    use entity::enums::EntityType;
+
+    /// Violations, inspections, alerts, building status.
     pub const COMPLIANCE: i32 = 30;
-    /// Task assignment and creation.
+    /// Tasks and building memberships.
     pub const ASSIGNMENT: i32 = 20;
-    /// Status and progress.
+    /// Duty status, clock entries, users, everything else.
     pub const STATUS: i32 = 10;
-    /// Worker locations (a newer one supersedes an older one).
+    /// A worker's location report (a newer state of the worker supersedes it).
     pub const LOCATION: i32 = 0;
+
+    /// The fields of a worker's status that make up their location.
+    pub const LOCATION_FIELDS: [&str; 4] = ["latitude", "longitude", "accuracy_m", "location_at"];
+
+    /// True when a write of a worker's status changed their location.
+    pub fn moves_location(changed_fields: &[String]) -> bool {
+        changed_fields
+            .iter()
+            .any(|f| LOCATION_FIELDS.contains(&f.as_str()))
+    }
+
+    /// The priority of a change of `entity_type` that changed these fields.
+    pub fn of(entity_type: EntityType, changed_fields: &[String]) -> i32 {
+        match entity_type {
+            EntityType::Violation
+            | EntityType::Inspection
+            | EntityType::ComplianceAlert
+            | EntityType::Building => COMPLIANCE,
+            EntityType::Task | EntityType::BuildingWorker | EntityType::BuildingClient => {
+                ASSIGNMENT
+            }
+            EntityType::WorkerStatus
+                if !changed_fields.is_empty()
+                    && changed_fields
+                        .iter()
+                        .all(|f| LOCATION_FIELDS.contains(&f.as_str())) =>
+            {
+                LOCATION
+            }
+            _ => STATUS,
+        }
+    }
+}
+
+/// Tells this process's change-log tailer that a write committed, so it
+/// reads the new rows now rather than at its next poll. Cheap to clone; a
+/// signal given while nobody waits is kept for the next wait (one permit).
+#[derive(Clone, Default)]
+pub struct CommitSignal(Arc<Notify>);
+
+impl CommitSignal {
+    /// A write committed.
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+
+    /// Waits for the next commit (or the one signalled since the last wait).
+    pub async fn notified(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// A change about to be recorded.
@@ -57,8 +127,6 @@ pub struct NewChange {
     pub actor_id: Option<UserId>,
     /// The client's idempotency key, when it sent one.
     pub client_mutation_id: Option<String>,
-    /// Delivery priority (see [`priority`]).
-    pub priority: i32,
 }
 
 /// Appends a change in the caller's transaction; returns its seq.
@@ -70,13 +138,14 @@ pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64>
             [CHANGELOG_LOCK_KEY.into()],
         ))
         .await?;
-        // Delivered at commit to every instance listening (see `events::hub`).
+        // Delivered at commit to every instance listening.
         db.execute_raw(Statement::from_string(
             DbBackend::Postgres,
-            format!("NOTIFY {}", super::hub::CHANNEL),
+            format!("NOTIFY {CHANNEL}"),
         ))
         .await?;
     }
+    let priority = priority::of(change.entity_type, &change.changed_fields);
     let row = change::ActiveModel {
         org_id: Set(change.org_id),
         entity_type: Set(change.entity_type),
@@ -87,7 +156,7 @@ pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64>
         changed_fields: Set(Value::from(change.changed_fields)),
         actor_id: Set(change.actor_id),
         client_mutation_id: Set(change.client_mutation_id),
-        priority: Set(change.priority),
+        priority: Set(priority),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -123,7 +192,6 @@ pub async fn record_created<M: serde::Serialize>(
             changed_fields,
             actor_id: None,
             client_mutation_id: None,
-            priority: priority::STATUS,
         },
     )
     .await

@@ -7,7 +7,7 @@ use entity::client_mutation;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, SqlErr};
 
 use crate::auth::Principal;
-use crate::domain::writes::WriteResult;
+use crate::domain::writes::Written;
 use crate::error::{Error, Result};
 
 /// Longest accepted client mutation id.
@@ -28,7 +28,7 @@ pub async fn recall(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: &str,
-) -> Result<Option<WriteResult>> {
+) -> Result<Option<Written>> {
     let Some(row) = client_mutation::Entity::find_by_id((principal.user_id, id.to_owned()))
         .one(db)
         .await?
@@ -45,7 +45,7 @@ pub async fn remember(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: &str,
-    result: &WriteResult,
+    result: &Written,
 ) -> Result<()> {
     let stored = serde_json::to_value(result).map_err(|e| Error::Internal(e.to_string()))?;
     client_mutation::ActiveModel {

@@ -1,4 +1,4 @@
-//! `fieldsync loadgen --push-burst N`: how long a committed change takes to
+//! `fieldsync-tools loadgen --push-burst N`: how long a committed change takes to
 //! reach the push provider, under a burst of N notifications. The load
 //! generator plays Expo (a local server speaking its push API, which the
 //! server under test must be pointed at with `push.expo_base_url`),

@@ -1,14 +1,16 @@
 //! Delivery lanes: the order in which a connection's queued messages go out
 //! when it cannot keep up. Compliance first, then assignments, then status,
 //! then locations; protocol messages (acks, pongs, errors) before all of
-//! them. One entity always travels in one lane, so its versions never
-//! overtake each other; a newer state of a worker replaces an older queued
-//! location of that worker (every snapshot carries the whole state).
+//! them. A change's lane is its priority in the change log
+//! (`changelog::priority`), so one entity always travels in one lane and its
+//! versions never overtake each other; a newer state of a worker replaces an
+//! older queued location of that worker (every snapshot carries the whole state).
 
 use entity::enums::EntityType;
 use uuid::Uuid;
 
-use crate::sync::pull::PulledChange;
+use crate::changelog::priority;
+use crate::graphql::live::EventInfo;
 
 /// A delivery lane, most urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,28 +45,13 @@ impl Delivery {
     };
 
     /// The delivery of a change event.
-    pub fn of(change: &PulledChange) -> Self {
-        let lane = match change.entity_type {
-            EntityType::Violation
-            | EntityType::Inspection
-            | EntityType::ComplianceAlert
-            | EntityType::Building => Lane::Compliance,
-            EntityType::Task | EntityType::BuildingWorker | EntityType::BuildingClient => {
-                Lane::Assignment
-            }
-            EntityType::WorkerStatus
-                if !change.tombstone
-                    && !change.changed_fields.is_empty()
-                    && change.changed_fields.iter().all(|f| {
-                        matches!(
-                            f.as_str(),
-                            "latitude" | "longitude" | "accuracy_m" | "location_at"
-                        )
-                    }) =>
-            {
-                Lane::Location
-            }
-            _ => Lane::Status,
+    pub fn of(change: &EventInfo) -> Self {
+        let lane = match change.priority {
+            p if p >= priority::COMPLIANCE => Lane::Compliance,
+            p if p >= priority::ASSIGNMENT => Lane::Assignment,
+            // A tombstone carries no location to be superseded.
+            p if p > priority::LOCATION || change.tombstone => Lane::Status,
+            _ => Lane::Location,
         };
         let worker = (change.entity_type == EntityType::WorkerStatus).then_some(change.entity_id);
         Delivery { lane, worker }
@@ -73,20 +60,15 @@ impl Delivery {
 
 #[cfg(test)]
 mod tests {
-    use entity::enums::ChangeOp;
-
     use super::*;
 
-    fn change(entity_type: EntityType, fields: &[&str]) -> PulledChange {
-        PulledChange {
-            seq: 1,
+    fn change(entity_type: EntityType, fields: &[&str]) -> EventInfo {
+        let changed_fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        EventInfo {
+            priority: priority::of(entity_type, &changed_fields),
             entity_type,
             entity_id: Uuid::nil(),
-            version: 2,
-            op: ChangeOp::Updated,
             tombstone: false,
-            changed_fields: fields.iter().map(|f| f.to_string()).collect(),
-            snapshot: None,
         }
     }
 

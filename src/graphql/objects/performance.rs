@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::user::User;
 use super::user_ref;
-use crate::domain::metrics;
+use crate::domain::performance;
 
 /// A worker's performance over a period.
-pub struct WorkerMetrics(pub metrics::WorkerMetrics);
+pub struct WorkerMetrics(pub performance::WorkerMetrics);
 
 #[Object]
 impl WorkerMetrics {

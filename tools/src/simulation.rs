@@ -3,7 +3,7 @@
 //! editing online, then every phone replays its queue with `syncPush` and
 //! catches up with `syncPull`. It reports how many operations resolved
 //! automatically, whether every phone converged to the server's state, and
-//! whether any accepted change was lost. Used by `fieldsync simulate-sync`
+//! whether any accepted change was lost. Used by `fieldsync-tools simulate-sync`
 //! and by the test suite.
 //!
 //! A phone belongs to a worker, whose role allows only status and progress
@@ -24,15 +24,21 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
 };
 
-use super::operations::{self, Operation};
-use super::pull;
-use super::push::{self, PushItem, PushOutcome, QueueState};
-use crate::auth::Principal;
-use crate::domain::task_rules::{self, TaskPatch};
-use crate::domain::task_writes::TaskUpdate;
-use crate::domain::writes::{ConflictStrategy, Outcome, WriteResult};
-use crate::error::Result;
-use crate::events::changelog;
+use fieldsync::auth::Principal;
+use fieldsync::changelog::{self, CommitSignal};
+use fieldsync::domain::operations::{Operation, Writer};
+use fieldsync::domain::task_rules::{self, TaskPatch};
+use fieldsync::domain::task_writes::TaskUpdate;
+use fieldsync::domain::visibility::VisibleChange;
+use fieldsync::domain::writes::{ConflictStrategy, Outcome, Written};
+use fieldsync::error::Result;
+use fieldsync::sync::batch::{self, BatchItem, BatchOutcome, QueueState};
+use fieldsync::sync::pull;
+
+/// A writer of the simulation's own: nobody subscribes to its database.
+fn writer(db: &DatabaseConnection) -> Writer {
+    Writer::new(db.clone(), CommitSignal::default())
+}
 
 /// The shape of a run.
 #[derive(Debug, Clone)]
@@ -166,7 +172,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, retention_days: u32) 
         ..Default::default()
     };
     let started = Instant::now();
-    let mut accepted: Vec<(String, TaskUpdate, WriteResult)> = Vec::new();
+    let mut accepted: Vec<(String, TaskUpdate, Written)> = Vec::new();
     for phone in &mut phones {
         let mut state = QueueState::default();
         let queue = std::mem::take(&mut phone.queue);
@@ -179,16 +185,17 @@ pub async fn run(db: &DatabaseConnection, config: &Config, retention_days: u32) 
                 .unwrap_or(queue.len());
             let items = queue[start..end]
                 .iter()
-                .map(|(_, cmid, update)| PushItem {
+                .map(|(_, cmid, update)| BatchItem {
                     client_mutation_id: cmid.clone(),
                     operation: Ok(Operation::UpdateTask(update.clone())),
                 })
                 .collect();
-            let outcomes = push::push_queue(db, &principal, items, false, &mut state).await?;
+            let outcomes =
+                batch::replay_queue(&writer(db), &principal, items, false, &mut state).await?;
             for ((_, cmid, update), outcome) in queue[start..end].iter().zip(outcomes) {
                 report.operations += 1;
                 match outcome {
-                    PushOutcome::Done(result) => {
+                    BatchOutcome::Done(result) => {
                         match result.outcome {
                             Outcome::Applied => report.applied += 1,
                             Outcome::Merged => report.merged += 1,
@@ -198,11 +205,11 @@ pub async fn run(db: &DatabaseConnection, config: &Config, retention_days: u32) 
                             accepted.push((cmid.clone(), update.clone(), result));
                         }
                     }
-                    PushOutcome::Failed(error) => {
+                    BatchOutcome::Failed(error) => {
                         tracing::debug!(%error, "simulated operation refused");
                         report.failed += 1;
                     }
-                    PushOutcome::RolledBack => report.failed += 1,
+                    BatchOutcome::RolledBack => report.failed += 1,
                 }
             }
             start = end;
@@ -242,7 +249,7 @@ pub async fn push_throughput(
         role: Role::Admin,
     };
     let items = (0..size)
-        .map(|i| PushItem {
+        .map(|i| BatchItem {
             client_mutation_id: format!("bench-{seed}-{atomic}-{i}"),
             operation: Ok(Operation::UpdateTask(TaskUpdate::new(
                 world.tasks[i % world.tasks.len()],
@@ -256,7 +263,7 @@ pub async fn push_throughput(
         })
         .collect();
     let started = Instant::now();
-    push::push(db, &admin, items, atomic).await?;
+    batch::replay(&writer(db), &admin, items, atomic).await?;
     Ok(size as f64 / started.elapsed().as_secs_f64())
 }
 
@@ -500,7 +507,7 @@ async fn catch_up(db: &DatabaseConnection, phone: &mut Phone, retention_days: u3
     }
 }
 
-fn apply_pulled(tasks: &mut HashMap<TaskId, Local>, changes: &[pull::PulledChange]) {
+fn apply_pulled(tasks: &mut HashMap<TaskId, Local>, changes: &[VisibleChange]) {
     for change in changes {
         let id = TaskId::from(change.entity_id);
         match change
@@ -662,7 +669,9 @@ async fn admins_edit_online(
         };
         let update = TaskUpdate::new(id, None, patch, ConflictStrategy::Merge);
         // A refusal (say, progress on a finished task) is part of life.
-        let _ = operations::execute(db, &admin, Operation::UpdateTask(update), None).await;
+        let _ = writer(db)
+            .execute(&admin, Operation::UpdateTask(update), None)
+            .await;
     }
     Ok(())
 }
@@ -672,7 +681,7 @@ async fn admins_edit_online(
 async fn lost(
     db: &DatabaseConnection,
     org: OrganizationId,
-    accepted: &[(String, TaskUpdate, WriteResult)],
+    accepted: &[(String, TaskUpdate, Written)],
 ) -> Result<usize> {
     let logged: HashSet<String> = change::Entity::find()
         .filter(change::Column::OrgId.eq(org))

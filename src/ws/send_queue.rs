@@ -1,5 +1,5 @@
 //! The outbound side of a socket: one writer task fed by a bounded queue
-//! served by delivery lane (see `events::lanes`), and the one way every
+//! served by delivery lane (see `super::lanes`), and the one way every
 //! part of a connection asks for it to close.
 
 use std::collections::{HashMap, VecDeque};
@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use uuid::Uuid;
 
+use super::lanes::Lane;
 use super::protocol::close_reason;
-use crate::events::lanes::Lane;
 
 /// How long the writer may spend flushing queued messages and the close
 /// frame to a peer that has stopped reading.
@@ -119,9 +119,9 @@ impl Lanes {
 
 /// Shared between the writer and everything that writes. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Outbox {
+pub struct SendQueue {
     /// Bounded by `capacity`: operation results wait for room
-    /// ([`Outbox::send_waiting`]); when the writer takes nothing from a full
+    /// ([`SendQueue::send_waiting`]); when the writer takes nothing from a full
     /// queue for the grace period, the peer is not reading fast enough even
     /// with locations coalesced, and the connection is closed 1013 "try
     /// again later"; the client resumes from its last cursor. Protocol
@@ -140,14 +140,14 @@ pub struct Outbox {
     done: CancellationToken,
 }
 
-impl Outbox {
+impl SendQueue {
     /// Starts the writer task on `sink` with room for `capacity` messages.
     pub fn start(
         sink: SplitSink<WebSocket, Message>,
         capacity: usize,
         grace: Duration,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let outbox = Self {
+        let sends = Self {
             queue: Arc::new(Mutex::new(Lanes::default())),
             capacity,
             grace,
@@ -156,8 +156,8 @@ impl Outbox {
             closing: Arc::new(OnceLock::new()),
             done: CancellationToken::new(),
         };
-        let writer = tokio::spawn(write(sink, outbox.clone()));
-        (outbox, writer)
+        let writer = tokio::spawn(write(sink, sends.clone()));
+        (sends, writer)
     }
 
     /// Queues a protocol message; false when the connection is closing.
@@ -281,12 +281,12 @@ impl Outbox {
 
 /// The writer task: sends queued messages, most urgent lane first, until a
 /// close is asked for, then (maybe) the rest of the queue and the close frame.
-async fn write(mut sink: SplitSink<WebSocket, Message>, outbox: Outbox) {
-    while !outbox.done.is_cancelled() {
-        let Some(message) = outbox.pop() else {
+async fn write(mut sink: SplitSink<WebSocket, Message>, sends: SendQueue) {
+    while !sends.done.is_cancelled() {
+        let Some(message) = sends.pop() else {
             tokio::select! {
-                _ = outbox.done.cancelled() => break,
-                _ = outbox.ready.notified() => continue,
+                _ = sends.done.cancelled() => break,
+                _ = sends.ready.notified() => continue,
             }
         };
         // A peer that stopped reading blocks the write once the socket's
@@ -295,19 +295,19 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, outbox: Outbox) {
             sent = sink.send(message) => {
                 if let Err(e) = sent {
                     tracing::debug!(error = %e, "websocket write failed");
-                    outbox.done.cancel();
+                    sends.done.cancel();
                     return;
                 }
             }
-            _ = outbox.abandoned() => break,
+            _ = sends.abandoned() => break,
         }
     }
-    let Some(closing) = outbox.closing.get() else {
+    let Some(closing) = sends.closing.get() else {
         return;
     };
     let finish = async {
         if closing.drain {
-            while let Some(message) = outbox.pop() {
+            while let Some(message) = sends.pop() {
                 sink.feed(message).await?;
             }
         }

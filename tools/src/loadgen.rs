@@ -1,4 +1,4 @@
-//! `fieldsync loadgen`: load on a running server, measured. It signs in the
+//! `fieldsync-tools loadgen`: load on a running server, measured. It signs in the
 //! demo users over HTTP, opens N `graphql-transport-ws` subscribers spread
 //! over users, roles and subscriptions, drives M `updateTask` mutations a
 //! second, and reports connections held, events delivered per second,

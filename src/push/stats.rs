@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use entity::enums::PushProvider;
 
-use super::Outcome;
+use super::SendOutcome;
 
 /// Label value of a provider.
 fn label(provider: PushProvider) -> &'static str {
@@ -17,13 +17,13 @@ fn label(provider: PushProvider) -> &'static str {
 }
 
 /// Counts one provider outcome; `final_attempt` turns a retry into a failure.
-pub fn outcome(provider: PushProvider, outcome: &Outcome, final_attempt: bool) {
+pub fn outcome(provider: PushProvider, outcome: &SendOutcome, final_attempt: bool) {
     let provider = label(provider);
     let name = match outcome {
-        Outcome::Sent { .. } => "fieldsync_push_sent_total",
-        Outcome::Retry { .. } if !final_attempt => "fieldsync_push_retried_total",
-        Outcome::Retry { .. } | Outcome::Failed { .. } => "fieldsync_push_failed_total",
-        Outcome::DeadToken { .. } => {
+        SendOutcome::Sent { .. } => "fieldsync_push_sent_total",
+        SendOutcome::Retry { .. } if !final_attempt => "fieldsync_push_retried_total",
+        SendOutcome::Retry { .. } | SendOutcome::Failed { .. } => "fieldsync_push_failed_total",
+        SendOutcome::DeadToken { .. } => {
             metrics::counter!("fieldsync_push_deactivated_total", "provider" => provider)
                 .increment(1);
             "fieldsync_push_failed_total"

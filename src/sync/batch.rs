@@ -5,20 +5,18 @@
 use std::collections::HashMap;
 
 use entity::ids::TaskId;
-use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
-use super::operations::{self, Operation};
 use crate::auth::Principal;
-use crate::db;
-use crate::domain::writes::{Outcome, WriteResult};
+use crate::domain::operations::{self, Operation, Writer};
+use crate::domain::writes::{Outcome, Written};
 use crate::error::{Error, Result};
 
 /// Largest batch accepted in one push.
 pub const MAX_BATCH: usize = 1000;
 
 /// One queued operation; `operation` is `Err` when it could not be parsed.
-pub struct PushItem {
+pub struct BatchItem {
     /// The client's idempotency key.
     pub client_mutation_id: String,
     /// The operation, or why it is unreadable.
@@ -27,9 +25,9 @@ pub struct PushItem {
 
 /// What happened to one operation of a batch.
 #[derive(Debug)]
-pub enum PushOutcome {
+pub enum BatchOutcome {
     /// It ran (its outcome may still be `CONFLICT`).
-    Done(WriteResult),
+    Done(Written),
     /// It failed; nothing of it was written.
     Failed(Error),
     /// An atomic batch failed elsewhere, so this one was rolled back.
@@ -37,29 +35,29 @@ pub enum PushOutcome {
 }
 
 /// Replays a batch in order and reports each operation's fate, in order.
-pub async fn push(
-    db: &DatabaseConnection,
+pub async fn replay(
+    writer: &Writer,
     principal: &Principal,
-    items: Vec<PushItem>,
+    items: Vec<BatchItem>,
     atomic: bool,
-) -> Result<Vec<PushOutcome>> {
+) -> Result<Vec<BatchOutcome>> {
     if items.len() > MAX_BATCH {
         return Err(Error::bad_input(format!(
             "a batch holds at most {MAX_BATCH} operations"
         )));
     }
-    push_queue(db, principal, items, atomic, &mut QueueState::default()).await
+    replay_queue(writer, principal, items, atomic, &mut QueueState::default()).await
 }
 
-/// [`push`] for a device whose queue spans several pushes (or principals):
+/// [`replay`] for a device whose queue spans several pushes (or principals):
 /// `queue` carries the versions its earlier operations produced.
-pub async fn push_queue(
-    db: &DatabaseConnection,
+pub async fn replay_queue(
+    writer: &Writer,
     principal: &Principal,
-    items: Vec<PushItem>,
+    items: Vec<BatchItem>,
     atomic: bool,
     queue: &mut QueueState,
-) -> Result<Vec<PushOutcome>> {
+) -> Result<Vec<BatchOutcome>> {
     if !atomic {
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
@@ -67,33 +65,33 @@ pub async fn push_queue(
                 Ok(mut op) => {
                     let sent = queue.rebase(&mut op);
                     let cmid = Some(item.client_mutation_id.as_str());
-                    match operations::execute(db, principal, op, cmid).await {
+                    match writer.execute(principal, op, cmid).await {
                         Ok(result) => {
                             queue.record(sent, &result);
-                            PushOutcome::Done(result)
+                            BatchOutcome::Done(result)
                         }
-                        Err(error) => PushOutcome::Failed(error),
+                        Err(error) => BatchOutcome::Failed(error),
                     }
                 }
-                Err(error) => PushOutcome::Failed(error),
+                Err(error) => BatchOutcome::Failed(error),
             };
             outcomes.push(outcome);
         }
         return Ok(outcomes);
     }
-    let txn = db::begin_write(db).await?;
+    let txn = writer.begin().await?;
     let mut outcomes = Vec::with_capacity(items.len());
     let mut failed = false;
     for item in items {
         if failed {
-            outcomes.push(PushOutcome::RolledBack);
+            outcomes.push(BatchOutcome::RolledBack);
             continue;
         }
         let outcome = match item.operation {
             Ok(mut op) => {
                 let sent = queue.rebase(&mut op);
                 let cmid = Some(item.client_mutation_id.as_str());
-                let outcome = operations::apply(&txn, principal, op, cmid).await;
+                let outcome = operations::apply(&*txn, principal, op, cmid).await;
                 if let Ok(result) = &outcome {
                     queue.record(sent, result);
                 }
@@ -103,15 +101,15 @@ pub async fn push_queue(
         };
         match outcome {
             Ok(result) if result.outcome != Outcome::Conflict => {
-                outcomes.push(PushOutcome::Done(result))
+                outcomes.push(BatchOutcome::Done(result))
             }
             Ok(conflict) => {
                 failed = true;
-                outcomes.push(PushOutcome::Done(conflict));
+                outcomes.push(BatchOutcome::Done(conflict));
             }
             Err(error) => {
                 failed = true;
-                outcomes.push(PushOutcome::Failed(error));
+                outcomes.push(BatchOutcome::Failed(error));
             }
         }
     }
@@ -125,12 +123,12 @@ pub async fn push_queue(
     Ok(outcomes
         .into_iter()
         .map(|o| match o {
-            PushOutcome::Done(r) if r.outcome != Outcome::Conflict => PushOutcome::RolledBack,
-            PushOutcome::Done(mut conflict) => {
+            BatchOutcome::Done(r) if r.outcome != Outcome::Conflict => BatchOutcome::RolledBack,
+            BatchOutcome::Done(mut conflict) => {
                 if let Some(report) = &mut conflict.conflict {
                     report.id = None;
                 }
-                PushOutcome::Done(conflict)
+                BatchOutcome::Done(conflict)
             }
             other => other,
         })
@@ -162,7 +160,7 @@ impl QueueState {
     }
 
     /// Remembers the values a written operation left in the fields it wrote.
-    fn record(&mut self, written: Option<(TaskId, Vec<String>)>, result: &WriteResult) {
+    fn record(&mut self, written: Option<(TaskId, Vec<String>)>, result: &Written) {
         let (Some((task, fields)), Some(snapshot)) = (written, result.snapshot.as_object()) else {
             return;
         };

@@ -1,27 +1,27 @@
-//! One write, whatever its kind, applied inside a transaction with its
-//! client mutation id: a replay returns the first result and writes nothing.
-//! Single GraphQL mutations and `syncPush` batches both come through here.
+//! The write path: every write, whatever its kind, is an [`Operation`]
+//! applied with its client mutation id (a replay returns the first result
+//! and writes nothing), inside a transaction that only a [`Writer`] begins
+//! and commits, taking the write lock up front and waking the change-log
+//! tailer after the commit. Single GraphQL mutations and `syncPush` batches
+//! both come through here.
 
-use entity::enums::{BuildingStatus, InspectionResult};
-use entity::enums::{EntityType, WorkerDutyStatus};
-use entity::ids::{BuildingId, SyncConflictId, TaskId};
-use entity::ids::{ComplianceAlertId, InspectionId, UserId, ViolationId};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
-
+use entity::enums::{BuildingStatus, EntityType, InspectionResult, WorkerDutyStatus};
+use entity::ids::{BuildingId, ComplianceAlertId, InspectionId, SyncConflictId, TaskId};
+use entity::ids::{UserId, ViolationId};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 use serde_json::{Map, Value};
 
-use super::{conflicts, idempotency};
+use super::admin_writes;
+use super::compliance_writes::{self, NewAlert, NewInspection, NewViolation, ViolationUpdate};
+use super::task_rules::TaskPatch;
+use super::task_writes::{self, NewTask, TaskUpdate};
+use super::users::NewUser;
+use super::worker_writes::{self, GeoPoint};
+use super::writes::{ConflictResolution, ConflictStrategy, Outcome, Written};
+use super::{conflicts, idempotency, revert, versioned};
 use crate::auth::Principal;
+use crate::changelog::CommitSignal;
 use crate::db;
-use crate::domain::admin_writes;
-use crate::domain::compliance_writes::{
-    self, NewAlert, NewInspection, NewViolation, ViolationUpdate,
-};
-use crate::domain::task_rules::TaskPatch;
-use crate::domain::task_writes::{self, NewTask, TaskUpdate};
-use crate::domain::users::NewUser;
-use crate::domain::worker_writes::{self, GeoPoint};
-use crate::domain::writes::{ConflictResolution, ConflictStrategy, Outcome, WriteResult};
 use crate::error::{Error, Result};
 
 /// Every write the API offers through sync.
@@ -141,17 +141,71 @@ pub enum Operation {
     },
 }
 
-/// Applies one operation in its own write transaction.
-pub async fn execute(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    operation: Operation,
-    cmid: Option<&str>,
-) -> Result<WriteResult> {
-    let txn = db::begin_write(db).await?;
-    let result = apply(&txn, principal, operation, cmid).await?;
-    txn.commit().await?;
-    Ok(result)
+/// The one way to commit writes: it begins every write transaction (with
+/// the write lock taken up front, see [`db::begin_write`]) and, after each
+/// commit, wakes this process's change-log tailer so subscribers hear of the
+/// write at once. Cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    db: DatabaseConnection,
+    committed: CommitSignal,
+}
+
+impl Writer {
+    /// A writer on `db` that gives `committed` after each commit.
+    pub fn new(db: DatabaseConnection, committed: CommitSignal) -> Self {
+        Self { db, committed }
+    }
+
+    /// Applies one operation in its own write transaction.
+    pub async fn execute(
+        &self,
+        principal: &Principal,
+        operation: Operation,
+        cmid: Option<&str>,
+    ) -> Result<Written> {
+        let txn = self.begin().await?;
+        let result = apply(&*txn, principal, operation, cmid).await?;
+        txn.commit().await?;
+        Ok(result)
+    }
+
+    /// Begins a write transaction for several operations (an atomic batch).
+    pub async fn begin(&self) -> Result<WriteTransaction> {
+        Ok(WriteTransaction {
+            txn: db::begin_write(&self.db).await?,
+            committed: self.committed.clone(),
+        })
+    }
+}
+
+/// A write transaction begun by a [`Writer`]: operations apply on it
+/// (it derefs to the database transaction), and its commit wakes the tailer.
+pub struct WriteTransaction {
+    txn: DatabaseTransaction,
+    committed: CommitSignal,
+}
+
+impl WriteTransaction {
+    /// Commits, then tells the tailer.
+    pub async fn commit(self) -> Result<()> {
+        self.txn.commit().await?;
+        self.committed.notify();
+        Ok(())
+    }
+
+    /// Rolls everything back; nothing was written, so nobody is told.
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.txn.rollback().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
 }
 
 /// Applies one operation inside the caller's transaction.
@@ -160,7 +214,7 @@ pub async fn apply(
     principal: &Principal,
     operation: Operation,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     if let Some(id) = cmid {
         idempotency::check(id)?;
         if let Some(previous) = idempotency::recall(db, principal, id).await? {
@@ -178,9 +232,7 @@ pub async fn apply(
             entity_type,
             id,
             to_version,
-        } => {
-            crate::domain::revert::revert(db, principal, entity_type, id, to_version, cmid).await?
-        }
+        } => revert::revert(db, principal, entity_type, id, to_version, cmid).await?,
         Operation::ResolveConflict {
             id,
             resolution,
@@ -288,7 +340,7 @@ async fn resolve(
     resolution: ConflictResolution,
     patch: Option<Map<String, Value>>,
     cmid: Option<&str>,
-) -> Result<WriteResult> {
+) -> Result<Written> {
     let conflict = conflicts::get_open(db, principal, id).await?;
     if conflict.entity_type != EntityType::Task {
         return Err(Error::bad_input("only task conflicts can be resolved here"));
@@ -310,7 +362,7 @@ async fn resolve(
     let result = match patch {
         None => {
             let current = task_writes::load_for_write(db, principal, task_id).await?;
-            task_writes::result(Outcome::Applied, &current, Vec::new(), None)?
+            versioned::answer(Outcome::Applied, &current, None)?
         }
         Some(patch) => {
             let update = TaskUpdate::new(

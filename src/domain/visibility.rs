@@ -1,0 +1,355 @@
+//! Who sees which change, in memory: the audience filter [`View`] that
+//! `syncPull`, replays and live feeds apply to change-log rows, deciding
+//! per row between the redacted snapshot, a tombstone (deleted, or left the
+//! caller's view) and nothing. Its SQL twin, for reads, is [`super::scope`]
+//! with [`super::tasks::visible`]; the tests check both forms agree.
+
+use std::collections::{HashMap, HashSet};
+
+use entity::change;
+use entity::enums::{ChangeOp, EntityType, Role, TaskStatus};
+use entity::ids::{BuildingId, UserId};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::scope::BuildingScope;
+use super::users;
+use crate::auth::Principal;
+use crate::changelog::{self, priority};
+use crate::error::Result;
+
+/// One change as a caller sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisibleChange {
+    /// Position in the change log.
+    pub seq: i64,
+    /// Kind of entity.
+    pub entity_type: EntityType,
+    /// Its id.
+    pub entity_id: Uuid,
+    /// Its version.
+    pub version: i32,
+    /// The last thing that happened to it.
+    pub op: ChangeOp,
+    /// Its delivery priority (`changelog::priority`).
+    pub priority: i32,
+    /// Deleted, or no longer visible to the caller: drop it locally.
+    pub tombstone: bool,
+    /// Fields the last write changed (empty for tombstones).
+    pub changed_fields: Vec<String>,
+    /// The entity as the caller may see it; `None` for tombstones.
+    pub snapshot: Option<Value>,
+}
+
+/// The snapshots just before some change rows, read together: whether the
+/// caller saw an entity's previous version decides whether a change that
+/// hides it is a tombstone, and asking the log once per row made replays
+/// and pulls a query per invisible row.
+#[derive(Debug, Default)]
+pub struct Priors(HashMap<(EntityType, Uuid, i32), Option<Value>>);
+
+/// Previous versions asked for in one query (three parameters each).
+const PRIORS_PER_QUERY: usize = 200;
+
+/// What a caller may see: computed once per pull or per subscription.
+pub struct View {
+    principal: Principal,
+    /// The caller's id as snapshots spell it, compared against every row.
+    me: String,
+    scope: BuildingScope,
+    users: HashSet<UserId>,
+}
+
+impl View {
+    /// The view of a caller, read from their assignments and links.
+    pub async fn of(db: &impl ConnectionTrait, principal: &Principal) -> Result<Self> {
+        Ok(Self {
+            principal: *principal,
+            me: principal.user_id.to_string(),
+            scope: BuildingScope::of(db, principal).await?,
+            users: users::visible_ids(db, principal)
+                .await?
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    /// Reads the previous snapshots [`View::present`] will need for `rows`
+    /// as this view stands (a view that changes meanwhile reads the rest
+    /// one by one).
+    pub async fn priors<'r>(
+        &self,
+        db: &impl ConnectionTrait,
+        rows: impl IntoIterator<Item = &'r change::Model>,
+    ) -> Result<Priors> {
+        let org = self.principal.org_id;
+        let wanted: Vec<(EntityType, Uuid, i32)> = rows
+            .into_iter()
+            .filter(|row| {
+                // Rows of other organisations (the hub's window holds them
+                // all) are never shown, so nothing is read for them.
+                row.org_id == org
+                    && row.version > 1
+                    && !self.lost_building(row)
+                    && (row.op == ChangeOp::Deleted || !self.sees(&row.snapshot, row.entity_type))
+            })
+            .map(|row| (row.entity_type, row.entity_id, row.version - 1))
+            .collect();
+        let mut priors: HashMap<_, Option<Value>> = wanted.iter().map(|k| (*k, None)).collect();
+        for chunk in wanted.chunks(PRIORS_PER_QUERY) {
+            // Type, id and version, so each term uses the log's index on them.
+            let any = chunk
+                .iter()
+                .fold(Condition::any(), |any, (ty, id, version)| {
+                    any.add(
+                        Condition::all()
+                            .add(change::Column::EntityType.eq(*ty))
+                            .add(change::Column::EntityId.eq(*id))
+                            .add(change::Column::Version.eq(*version)),
+                    )
+                });
+            let found = change::Entity::find()
+                .filter(change::Column::OrgId.eq(org))
+                .filter(any)
+                .all(db)
+                .await?;
+            for row in found {
+                if let Some(slot) = priors.get_mut(&(row.entity_type, row.entity_id, row.version)) {
+                    *slot = Some(row.snapshot);
+                }
+            }
+        }
+        Ok(Priors(priors))
+    }
+
+    /// The change as the caller sees it: the redacted snapshot, a
+    /// tombstone, several tombstones (a lost building), or nothing.
+    /// `priors` holds previous snapshots read ahead; others are read here.
+    pub async fn present(
+        &self,
+        db: &impl ConnectionTrait,
+        row: &change::Model,
+        priors: &Priors,
+    ) -> Result<Vec<VisibleChange>> {
+        let snapshot = &row.snapshot;
+        if self.lost_building(row) {
+            return self
+                .building_tombstones(db, row, building_of(snapshot, "building_id"))
+                .await;
+        }
+        let visible = self.sees(snapshot, row.entity_type);
+        if visible && row.op != ChangeOp::Deleted {
+            return Ok(vec![self.entry(
+                row,
+                false,
+                Some(self.redact(row.entity_type, snapshot.clone())),
+            )]);
+        }
+        // Deleted, or out of view now: a tombstone, if the caller saw it before.
+        let saw_before = visible
+            || match row.version {
+                1 => false,
+                v => match priors.0.get(&(row.entity_type, row.entity_id, v - 1)) {
+                    Some(before) => before
+                        .as_ref()
+                        .is_some_and(|before| self.sees(before, row.entity_type)),
+                    None => changelog::snapshot_at(
+                        db,
+                        row.org_id,
+                        row.entity_type,
+                        row.entity_id,
+                        v - 1,
+                    )
+                    .await?
+                    .is_some_and(|before| self.sees(&before, row.entity_type)),
+                },
+            };
+        Ok(if saw_before {
+            vec![self.entry(row, true, None)]
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// The change as an entry for the caller.
+    pub fn entry(
+        &self,
+        row: &change::Model,
+        tombstone: bool,
+        snapshot: Option<Value>,
+    ) -> VisibleChange {
+        VisibleChange {
+            seq: row.seq,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            version: row.version,
+            op: if tombstone { ChangeOp::Deleted } else { row.op },
+            priority: row.priority,
+            tombstone,
+            changed_fields: if tombstone {
+                Vec::new()
+            } else {
+                serde_json::from_value(row.changed_fields.clone()).unwrap_or_default()
+            },
+            snapshot,
+        }
+    }
+
+    /// True for the removal of the caller's own assignment or link.
+    pub fn lost_building(&self, row: &change::Model) -> bool {
+        let me = self.me.as_str();
+        row.op == ChangeOp::Deleted
+            && match row.entity_type {
+                EntityType::BuildingWorker => text(&row.snapshot, "worker_id") == Some(me),
+                EntityType::BuildingClient => text(&row.snapshot, "client_id") == Some(me),
+                _ => false,
+            }
+    }
+
+    /// Tombstones for a building the caller lost and everything in it they no longer see.
+    pub async fn building_tombstones(
+        &self,
+        db: &impl ConnectionTrait,
+        row: &change::Model,
+        building: Option<BuildingId>,
+    ) -> Result<Vec<VisibleChange>> {
+        let Some(building) = building else {
+            return Ok(Vec::new());
+        };
+        if self.scope.allows(building) {
+            return Ok(Vec::new());
+        }
+        let mut out = vec![self.entry(row, true, None)];
+        let mut tomb = |entity_type, id: Uuid| {
+            out.push(VisibleChange {
+                seq: row.seq,
+                entity_type,
+                entity_id: id,
+                version: 0,
+                op: ChangeOp::Deleted,
+                priority: priority::of(entity_type, &[]),
+                tombstone: true,
+                changed_fields: Vec::new(),
+                snapshot: None,
+            })
+        };
+        tomb(EntityType::Building, building.into_uuid());
+        let inside = change::Entity::find()
+            .select_only()
+            .column(change::Column::EntityType)
+            .column(change::Column::EntityId)
+            .distinct()
+            .filter(change::Column::OrgId.eq(row.org_id))
+            .filter(change::Column::EntityType.is_in([
+                EntityType::Task,
+                EntityType::Violation,
+                EntityType::Inspection,
+                EntityType::ComplianceAlert,
+            ]))
+            .into_tuple::<(EntityType, Uuid)>()
+            .all(db)
+            .await?;
+        let latest = latest_snapshots(db, row.org_id, &inside).await?;
+        for ((entity_type, id), snapshot) in latest {
+            if building_of(&snapshot, "building_id") == Some(building)
+                && !self.sees(&snapshot, entity_type)
+            {
+                tomb(entity_type, id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the caller may see an entity in this state.
+    pub fn sees(&self, snapshot: &Value, entity_type: EntityType) -> bool {
+        let p = &self.principal;
+        if p.is_admin() {
+            return true;
+        }
+        let me = self.me.as_str();
+        let in_scope = |field| building_of(snapshot, field).is_some_and(|b| self.scope.allows(b));
+        match entity_type {
+            EntityType::Organization => true,
+            EntityType::Building => in_scope("id"),
+            EntityType::Violation | EntityType::Inspection | EntityType::ComplianceAlert => {
+                in_scope("building_id")
+            }
+            EntityType::Task => {
+                let open = text(snapshot, "assignee_id").is_none()
+                    && !matches!(
+                        serde_json::from_value::<TaskStatus>(snapshot["status"].clone()),
+                        Ok(TaskStatus::Completed | TaskStatus::Cancelled)
+                    );
+                in_scope("building_id")
+                    && snapshot["deleted_at"].is_null()
+                    && (p.role == Role::Client || text(snapshot, "assignee_id") == Some(me) || open)
+            }
+            EntityType::User => text(snapshot, "id")
+                .and_then(|id| id.parse().ok())
+                .is_some_and(|id: UserId| self.users.contains(&id)),
+            EntityType::WorkerStatus => match p.role {
+                Role::Client => in_scope("building_id"),
+                _ => text(snapshot, "worker_id") == Some(me),
+            },
+            EntityType::TimeEntry => {
+                p.role == Role::Worker && text(snapshot, "worker_id") == Some(me)
+            }
+            EntityType::BuildingWorker => text(snapshot, "worker_id") == Some(me),
+            EntityType::BuildingClient => text(snapshot, "client_id") == Some(me),
+        }
+    }
+
+    /// Removes what the caller's role may not read from a visible snapshot.
+    pub fn redact(&self, entity_type: EntityType, mut snapshot: Value) -> Value {
+        let p = &self.principal;
+        let Some(object) = snapshot.as_object_mut() else {
+            return snapshot;
+        };
+        match entity_type {
+            EntityType::User
+                if !p.is_admin()
+                    && object.get("id").and_then(Value::as_str) != Some(self.me.as_str()) =>
+            {
+                object.remove("email");
+                object.remove("location_sharing");
+            }
+            EntityType::WorkerStatus if p.role == Role::Client => {
+                for field in ["latitude", "longitude", "accuracy_m", "location_at"] {
+                    object.remove(field);
+                }
+            }
+            _ => {}
+        }
+        snapshot
+    }
+}
+
+/// The newest snapshot of each listed entity.
+async fn latest_snapshots(
+    db: &impl ConnectionTrait,
+    org: entity::ids::OrganizationId,
+    entities: &[(EntityType, Uuid)],
+) -> Result<HashMap<(EntityType, Uuid), Value>> {
+    let ids: Vec<Uuid> = entities.iter().map(|(_, id)| *id).collect();
+    let rows = change::Entity::find()
+        .filter(change::Column::OrgId.eq(org))
+        .filter(change::Column::EntityId.is_in(ids))
+        .order_by_asc(change::Column::Seq)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ((r.entity_type, r.entity_id), r.snapshot))
+        .collect())
+}
+
+fn text<'a>(snapshot: &'a Value, field: &str) -> Option<&'a str> {
+    snapshot.get(field).and_then(Value::as_str)
+}
+
+fn building_of(snapshot: &Value, field: &str) -> Option<BuildingId> {
+    text(snapshot, field).and_then(|s| s.parse().ok())
+}
