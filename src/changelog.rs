@@ -287,3 +287,23 @@ pub fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
         .map(|(key, _)| key.clone())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use entity::worker_status;
+    use sea_orm::IdenStatic;
+
+    use super::priority;
+
+    #[test]
+    fn the_location_fields_are_the_worker_status_columns() {
+        let columns = [
+            worker_status::Column::Latitude,
+            worker_status::Column::Longitude,
+            worker_status::Column::AccuracyM,
+            worker_status::Column::LocationAt,
+        ]
+        .map(|c| c.as_str());
+        assert_eq!(priority::LOCATION_FIELDS, columns);
+    }
+}

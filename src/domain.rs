@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod compliance_writes;
 pub mod conflicts;
 pub mod devices;
+pub mod facts;
 pub mod idempotency;
 pub mod merge;
 pub mod notifications;

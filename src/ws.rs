@@ -43,6 +43,7 @@ use axum::routing::get;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::facts::Facts;
 use crate::graphql::AppSchema;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
 use crate::graphql::renderings::Renderings;
@@ -154,9 +155,8 @@ async fn close_deactivated(
         if row.entity_type != entity::enums::EntityType::User {
             continue;
         }
-        let gone = row.snapshot["active"] == serde_json::Value::Bool(false)
-            || !row.snapshot["deleted_at"].is_null();
-        if gone {
+        let user = Facts::of(row.entity_type, &row.snapshot);
+        if user.inactive || user.deleted {
             let user = entity::ids::UserId::from(row.entity_id);
             connections.close_user(user, 4403, "Forbidden: account is not active");
         }

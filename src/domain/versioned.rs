@@ -65,12 +65,14 @@ pub(super) trait Versioned: Serialize {
     fn version(&self) -> i32;
 }
 
-/// A versioned row that is updated in place.
+/// A versioned row that is inserted, then updated in place.
 pub(super) trait Revisable: Versioned + Clone + Send {
-    /// Its table.
-    type Table: EntityTrait<Model = Self>;
     /// Sets the next version and the time of the write.
     fn bump(&mut self, version: i32, at: DateTime<Utc>);
+    /// Inserts the row as it is.
+    fn insert_row(self, db: &impl ConnectionTrait) -> impl Future<Output = Result<Self>> + Send;
+    /// Writes every column of the row over the stored one.
+    fn update_row(self, db: &impl ConnectionTrait) -> impl Future<Output = Result<Self>> + Send;
 }
 
 macro_rules! revisable {
@@ -89,10 +91,15 @@ macro_rules! revisable {
         }
 
         impl Revisable for $module::Model {
-            type Table = $module::Entity;
             fn bump(&mut self, version: i32, at: DateTime<Utc>) {
                 self.version = version;
                 self.updated_at = at;
+            }
+            async fn insert_row(self, db: &impl ConnectionTrait) -> Result<Self> {
+                Ok(self.into_active_model().reset_all().insert(db).await?)
+            }
+            async fn update_row(self, db: &impl ConnectionTrait) -> Result<Self> {
+                Ok(self.into_active_model().reset_all().update(db).await?)
             }
         }
     )*};
@@ -161,64 +168,48 @@ pub(super) async fn log<R: Versioned>(
 }
 
 /// Inserts a new row at version 1, records its creation and answers with it.
-pub(super) async fn create<R>(
+pub(super) async fn create<R: Revisable>(
     db: &impl ConnectionTrait,
     principal: &Principal,
     row: R,
     cmid: Option<&str>,
-) -> Result<Written>
-where
-    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
-    <R::Table as EntityTrait>::ActiveModel: Send,
-{
+) -> Result<Written> {
     let saved = insert(db, principal, row, cmid).await?;
     answer(Outcome::Applied, &saved, None)
 }
 
 /// Inserts a new row (at version 1) and records its creation; returns it as stored.
-pub(super) async fn insert<R>(
+pub(super) async fn insert<R: Revisable>(
     db: &impl ConnectionTrait,
     principal: &Principal,
     row: R,
     cmid: Option<&str>,
-) -> Result<R>
-where
-    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
-    <R::Table as EntityTrait>::ActiveModel: Send,
-{
-    let saved = row.into_active_model().reset_all().insert(db).await?;
+) -> Result<R> {
+    let saved = row.insert_row(db).await?;
     log(db, principal, &saved, ChangeOp::Created, Vec::new(), cmid).await?;
     Ok(saved)
 }
 
 /// Writes `next` over `current` as the next version and records the change;
 /// returns the row as stored (`current` unchanged when nothing differs).
-pub(super) async fn save<R>(
+pub(super) async fn save<R: Revisable>(
     db: &impl ConnectionTrait,
     principal: &Principal,
     current: &R,
     next: R,
     cmid: Option<&str>,
-) -> Result<R>
-where
-    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
-    <R::Table as EntityTrait>::ActiveModel: Send,
-{
+) -> Result<R> {
     save_as(db, principal, current, next, ChangeOp::Updated, cmid).await
 }
 
 /// [`save`] for a row that is there yet or not: `None` inserts `next` at version 1.
-pub(super) async fn upsert<R>(
+pub(super) async fn upsert<R: Revisable>(
     db: &impl ConnectionTrait,
     principal: &Principal,
     current: Option<&R>,
     next: R,
     cmid: Option<&str>,
-) -> Result<R>
-where
-    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
-    <R::Table as EntityTrait>::ActiveModel: Send,
-{
+) -> Result<R> {
     match current {
         Some(current) => save(db, principal, current, next, cmid).await,
         None => insert(db, principal, next, cmid).await,
@@ -226,18 +217,14 @@ where
 }
 
 /// [`save`] recorded as `op`: a soft deletion is saved as `DELETED`.
-pub(super) async fn save_as<R>(
+pub(super) async fn save_as<R: Revisable>(
     db: &impl ConnectionTrait,
     principal: &Principal,
     current: &R,
     mut next: R,
     op: ChangeOp,
     cmid: Option<&str>,
-) -> Result<R>
-where
-    R: Revisable + IntoActiveModel<<R::Table as EntityTrait>::ActiveModel>,
-    <R::Table as EntityTrait>::ActiveModel: Send,
-{
+) -> Result<R> {
     let changed = changelog::changed_fields(
         &changelog::snapshot_of(current)?,
         &changelog::snapshot_of(&next)?,
@@ -246,7 +233,7 @@ where
         return Ok(current.clone());
     }
     next.bump(current.version() + 1, Utc::now());
-    let saved = next.into_active_model().reset_all().update(db).await?;
+    let saved = next.update_row(db).await?;
     log(db, principal, &saved, op, changed, cmid).await?;
     Ok(saved)
 }

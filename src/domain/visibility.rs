@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::change;
-use entity::enums::{ChangeOp, EntityType, Role, TaskStatus};
+use entity::enums::{ChangeOp, EntityType, Role};
 use entity::ids::{BuildingId, UserId};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -15,6 +15,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::facts::Facts;
 use super::scope::BuildingScope;
 use super::users;
 use crate::auth::Principal;
@@ -57,8 +58,6 @@ const PRIORS_PER_QUERY: usize = 200;
 /// What a caller may see: computed once per pull or per subscription.
 pub struct View {
     principal: Principal,
-    /// The caller's id as snapshots spell it, compared against every row.
-    me: String,
     scope: BuildingScope,
     users: HashSet<UserId>,
 }
@@ -68,7 +67,6 @@ impl View {
     pub async fn of(db: &impl ConnectionTrait, principal: &Principal) -> Result<Self> {
         Ok(Self {
             principal: *principal,
-            me: principal.user_id.to_string(),
             scope: BuildingScope::of(db, principal).await?,
             users: users::visible_ids(db, principal)
                 .await?
@@ -137,7 +135,7 @@ impl View {
         let snapshot = &row.snapshot;
         if self.lost_building(row) {
             return self
-                .building_tombstones(db, row, building_of(snapshot, "building_id"))
+                .building_tombstones(db, row, Facts::of(row.entity_type, snapshot).building)
                 .await;
         }
         let visible = self.sees(snapshot, row.entity_type);
@@ -200,11 +198,15 @@ impl View {
 
     /// True for the removal of the caller's own assignment or link.
     pub fn lost_building(&self, row: &change::Model) -> bool {
-        let me = self.me.as_str();
+        let me = Some(self.principal.user_id);
         row.op == ChangeOp::Deleted
             && match row.entity_type {
-                EntityType::BuildingWorker => text(&row.snapshot, "worker_id") == Some(me),
-                EntityType::BuildingClient => text(&row.snapshot, "client_id") == Some(me),
+                EntityType::BuildingWorker => {
+                    Facts::of(row.entity_type, &row.snapshot).worker == me
+                }
+                EntityType::BuildingClient => {
+                    Facts::of(row.entity_type, &row.snapshot).client == me
+                }
                 _ => false,
             }
     }
@@ -254,9 +256,8 @@ impl View {
             .await?;
         let latest = latest_snapshots(db, row.org_id, &inside).await?;
         for ((entity_type, id), snapshot) in latest {
-            if building_of(&snapshot, "building_id") == Some(building)
-                && !self.sees(&snapshot, entity_type)
-            {
+            let facts = Facts::of(entity_type, &snapshot);
+            if facts.building == Some(building) && !self.allows(entity_type, &facts) {
                 tomb(entity_type, id);
             }
         }
@@ -265,63 +266,58 @@ impl View {
 
     /// Whether the caller may see an entity in this state.
     pub fn sees(&self, snapshot: &Value, entity_type: EntityType) -> bool {
+        self.allows(entity_type, &Facts::of(entity_type, snapshot))
+    }
+
+    /// Whether the caller may see an entity of `entity_type` with these facts.
+    pub fn allows(&self, entity_type: EntityType, facts: &Facts) -> bool {
         let p = &self.principal;
         if p.is_admin() {
             return true;
         }
-        let me = self.me.as_str();
-        let in_scope = |field| building_of(snapshot, field).is_some_and(|b| self.scope.allows(b));
+        let me = Some(p.user_id);
+        let in_scope = facts.building.is_some_and(|b| self.scope.allows(b));
         match entity_type {
             EntityType::Organization => true,
-            EntityType::Building => in_scope("id"),
-            EntityType::Violation | EntityType::Inspection | EntityType::ComplianceAlert => {
-                in_scope("building_id")
-            }
+            EntityType::Building
+            | EntityType::Violation
+            | EntityType::Inspection
+            | EntityType::ComplianceAlert => in_scope,
             EntityType::Task => {
-                let open = text(snapshot, "assignee_id").is_none()
-                    && !matches!(
-                        serde_json::from_value::<TaskStatus>(snapshot["status"].clone()),
-                        Ok(TaskStatus::Completed | TaskStatus::Cancelled)
-                    );
-                in_scope("building_id")
-                    && snapshot["deleted_at"].is_null()
-                    && (p.role == Role::Client || text(snapshot, "assignee_id") == Some(me) || open)
+                in_scope
+                    && !facts.deleted
+                    && (p.role == Role::Client || facts.assignee == me || facts.is_open_task())
             }
-            EntityType::User => text(snapshot, "id")
-                .and_then(|id| id.parse().ok())
-                .is_some_and(|id: UserId| self.users.contains(&id)),
+            EntityType::User => facts
+                .id
+                .is_some_and(|id| self.users.contains(&UserId::from(id))),
             EntityType::WorkerStatus => match p.role {
-                Role::Client => in_scope("building_id"),
-                _ => text(snapshot, "worker_id") == Some(me),
+                Role::Client => in_scope,
+                _ => facts.worker == me,
             },
-            EntityType::TimeEntry => {
-                p.role == Role::Worker && text(snapshot, "worker_id") == Some(me)
-            }
-            EntityType::BuildingWorker => text(snapshot, "worker_id") == Some(me),
-            EntityType::BuildingClient => text(snapshot, "client_id") == Some(me),
+            EntityType::TimeEntry => p.role == Role::Worker && facts.worker == me,
+            EntityType::BuildingWorker => facts.worker == me,
+            EntityType::BuildingClient => facts.client == me,
         }
     }
 
     /// Removes what the caller's role may not read from a visible snapshot.
     pub fn redact(&self, entity_type: EntityType, mut snapshot: Value) -> Value {
         let p = &self.principal;
-        let Some(object) = snapshot.as_object_mut() else {
-            return snapshot;
-        };
-        match entity_type {
+        let hidden: &[&str] = match entity_type {
             EntityType::User
                 if !p.is_admin()
-                    && object.get("id").and_then(Value::as_str) != Some(self.me.as_str()) =>
+                    && Facts::of(entity_type, &snapshot).id != Some(p.user_id.into_uuid()) =>
             {
-                object.remove("email");
-                object.remove("location_sharing");
+                &["email", "location_sharing"]
             }
-            EntityType::WorkerStatus if p.role == Role::Client => {
-                for field in ["latitude", "longitude", "accuracy_m", "location_at"] {
-                    object.remove(field);
-                }
+            EntityType::WorkerStatus if p.role == Role::Client => &priority::LOCATION_FIELDS,
+            _ => &[],
+        };
+        if let Some(object) = snapshot.as_object_mut() {
+            for field in hidden {
+                object.remove(*field);
             }
-            _ => {}
         }
         snapshot
     }
@@ -344,12 +340,4 @@ async fn latest_snapshots(
         .into_iter()
         .map(|r| ((r.entity_type, r.entity_id), r.snapshot))
         .collect())
-}
-
-fn text<'a>(snapshot: &'a Value, field: &str) -> Option<&'a str> {
-    snapshot.get(field).and_then(Value::as_str)
-}
-
-fn building_of(snapshot: &Value, field: &str) -> Option<BuildingId> {
-    text(snapshot, field).and_then(|s| s.parse().ok())
 }

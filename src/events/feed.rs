@@ -28,6 +28,7 @@ use super::hub::Hub;
 use crate::auth::Principal;
 use crate::changelog;
 use crate::changelog::cursor;
+use crate::domain::facts::Facts;
 use crate::domain::visibility::{Priors, View, VisibleChange};
 use crate::error::{Error, Result};
 
@@ -290,12 +291,12 @@ impl Feed {
 
     /// A change of one of the subscriber's own building memberships.
     fn concerns_my_assignments(&self, row: &change::Model) -> bool {
-        let field = match row.entity_type {
-            EntityType::BuildingWorker => "worker_id",
-            EntityType::BuildingClient => "client_id",
-            _ => return false,
-        };
-        row.snapshot.get(field).and_then(Value::as_str)
-            == Some(self.principal.user_id.to_string().as_str())
+        let me = Some(self.principal.user_id);
+        let facts = Facts::of(row.entity_type, &row.snapshot);
+        match row.entity_type {
+            EntityType::BuildingWorker => facts.worker == me,
+            EntityType::BuildingClient => facts.client == me,
+            _ => false,
+        }
     }
 }

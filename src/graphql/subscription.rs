@@ -12,16 +12,20 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Context, ID, Json, Object, Subscription};
 use entity::enums::{ChangeOp, EntityType};
+use entity::ids::{BuildingId, UserId};
+use entity::{task, worker_status};
 use futures_util::{Stream, StreamExt, stream};
+use sea_orm::IdenStatic;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::context::ContextExt;
-use super::inputs::parse_id;
+use super::inputs::parse_opt;
 use super::json::{camel_keys, to_camel};
 use super::objects::gid;
 use super::objects::write::{VersionedEntity, entity_of};
 use crate::changelog::priority;
+use crate::domain::facts::Facts;
 use crate::domain::tasks;
 use crate::error::Error;
 use crate::events::feed::{self, FeedEvent};
@@ -171,28 +175,65 @@ where
     Ok(Box::pin(events.map(ChangeEvent)))
 }
 
-/// Keeps events whose snapshot field equals `id` (tombstones always pass:
-/// they concern entities the subscriber was shown).
-fn field_is(event: &FeedEvent, field: &str, id: &Option<String>) -> bool {
-    match (id, &event.change.snapshot) {
-        (None, _) | (_, None) => true,
-        (Some(id), Some(snapshot)) => {
-            snapshot.get(field).and_then(Value::as_str) == Some(id.as_str())
+/// A filter of a subscription: one of the facts of the entity.
+#[derive(Debug, Clone, Copy)]
+enum Narrow {
+    /// In this building.
+    Building(BuildingId),
+    /// Assigned to this user.
+    Assignee(UserId),
+    /// About this worker.
+    Worker(UserId),
+}
+
+impl Narrow {
+    /// The stored field that holds this fact, as the change log names it
+    /// among a write's changed fields (the models' column names).
+    fn field(self) -> &'static str {
+        match self {
+            Narrow::Building(_) => task::Column::BuildingId.as_str(),
+            Narrow::Assignee(_) => task::Column::AssigneeId.as_str(),
+            Narrow::Worker(_) => worker_status::Column::WorkerId.as_str(),
+        }
+    }
+
+    fn matches(self, facts: &Facts) -> bool {
+        match self {
+            Narrow::Building(id) => facts.building == Some(id),
+            Narrow::Assignee(id) => facts.assignee == Some(id),
+            Narrow::Worker(id) => facts.worker == Some(id),
         }
     }
 }
 
-/// Keeps what [`field_is`] keeps, and also every update of `field` itself:
-/// the entity may just have left the filter (a task reassigned away from
-/// the assignee followed, a worker clocked in elsewhere), and a subscriber
-/// holding it in a filtered list learns where it went and drops it. (An
-/// update between two other values passes too: without the previous
-/// version in memory it cannot be told apart; the client finds it does not
-/// match and ignores it.)
-fn in_or_leaving(event: &FeedEvent, field: &str, id: &Option<String>) -> bool {
-    field_is(event, field, id)
-        || (event.change.op == ChangeOp::Updated
-            && event.change.changed_fields.iter().any(|f| f == field))
+/// Keeps events whose entity matches `narrow` (no filter keeps all;
+/// tombstones always pass: they concern entities the subscriber was shown).
+fn field_is(event: &FeedEvent, narrow: Option<Narrow>) -> bool {
+    match (narrow, &event.change.snapshot) {
+        (None, _) | (_, None) => true,
+        (Some(narrow), Some(snapshot)) => {
+            narrow.matches(&Facts::of(event.change.entity_type, snapshot))
+        }
+    }
+}
+
+/// Keeps what [`field_is`] keeps, and also every update of the filtered
+/// field itself: the entity may just have left the filter (a task
+/// reassigned away from the assignee followed, a worker clocked in
+/// elsewhere), and a subscriber holding it in a filtered list learns where
+/// it went and drops it. (An update between two other values passes too:
+/// without the previous version in memory it cannot be told apart; the
+/// client finds it does not match and ignores it.)
+fn in_or_leaving(event: &FeedEvent, narrow: Option<Narrow>) -> bool {
+    field_is(event, narrow)
+        || narrow.is_some_and(|narrow| {
+            event.change.op == ChangeOp::Updated
+                && event
+                    .change
+                    .changed_fields
+                    .iter()
+                    .any(|f| f == narrow.field())
+        })
 }
 
 /// Checks the GraphQL rule that a subscription selects exactly one root
@@ -235,9 +276,12 @@ pub fn check_single_root_field(
 }
 
 /// Parses an optional id filter into its canonical string.
-fn id_filter(id: Option<ID>, what: &str) -> Result<Option<String>, Error> {
-    id.map(|id| parse_id::<uuid::Uuid>(&id, what).map(|u| u.to_string()))
-        .transpose()
+fn id_filter<T: std::str::FromStr>(
+    id: Option<ID>,
+    what: &str,
+    narrow: impl FnOnce(T) -> Narrow,
+) -> Result<Option<Narrow>, Error> {
+    Ok(parse_opt(&id, what)?.map(narrow))
 }
 
 #[Subscription]
@@ -266,15 +310,10 @@ impl SubscriptionRoot {
         assignee_id: Option<ID>,
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
-        let building = id_filter(building_id, "building")?;
-        let assignee = id_filter(assignee_id, "user")?;
+        let building = id_filter(building_id, "building", Narrow::Building)?;
+        let assignee = id_filter(assignee_id, "user", Narrow::Assignee)?;
         deliver(ctx, vec![EntityType::Task], after, |events| {
-            events.filter(move |e| {
-                ready(
-                    in_or_leaving(e, "building_id", &building)
-                        && in_or_leaving(e, "assignee_id", &assignee),
-                )
-            })
+            events.filter(move |e| ready(in_or_leaving(e, building) && in_or_leaving(e, assignee)))
         })
         .await
     }
@@ -291,7 +330,7 @@ impl SubscriptionRoot {
             return Ok(one);
         }
         let principal = ctx.principal()?;
-        let me = Some(principal.user_id.to_string());
+        let me = Some(Narrow::Assignee(principal.user_id));
         // Tasks this subscription counts as yours: assigned now, and those
         // its events assign to you; the event that takes one off you is sent.
         let mut mine: HashSet<uuid::Uuid> =
@@ -303,7 +342,7 @@ impl SubscriptionRoot {
         deliver(ctx, vec![EntityType::Task], after, |events| {
             events.filter(move |e| {
                 let id = e.change.entity_id;
-                let assigned = e.change.snapshot.is_some() && field_is(e, "assignee_id", &me);
+                let assigned = e.change.snapshot.is_some() && field_is(e, me);
                 let shown = if assigned {
                     mine.insert(id);
                     true
@@ -325,9 +364,9 @@ impl SubscriptionRoot {
         building_id: Option<ID>,
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
-        let building = id_filter(building_id, "building")?;
+        let building = id_filter(building_id, "building", Narrow::Building)?;
         deliver(ctx, vec![EntityType::WorkerStatus], after, |events| {
-            events.filter(move |e| ready(in_or_leaving(e, "building_id", &building)))
+            events.filter(move |e| ready(in_or_leaving(e, building)))
         })
         .await
     }
@@ -342,15 +381,15 @@ impl SubscriptionRoot {
         if !ctx.principal()?.is_admin() {
             return Err(Error::forbidden("only administrators may follow locations").into());
         }
-        let worker = id_filter(worker_id, "user")?;
+        let worker = id_filter(worker_id, "user", Narrow::Worker)?;
         deliver(ctx, vec![EntityType::WorkerStatus], after, |events| {
             events.filter(move |e| {
                 let located = priority::moves_location(&e.change.changed_fields)
                     && e.change
                         .snapshot
                         .as_ref()
-                        .is_some_and(|s| !s["latitude"].is_null());
-                ready(located && field_is(e, "worker_id", &worker))
+                        .is_some_and(|s| Facts::of(EntityType::WorkerStatus, s).located);
+                ready(located && field_is(e, worker))
             })
         })
         .await
@@ -365,14 +404,14 @@ impl SubscriptionRoot {
         building_id: Option<ID>,
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
-        let building = id_filter(building_id, "building")?;
+        let building = id_filter(building_id, "building", Narrow::Building)?;
         let types = vec![
             EntityType::Violation,
             EntityType::Inspection,
             EntityType::ComplianceAlert,
         ];
         deliver(ctx, types, after, |events| {
-            events.filter(move |e| ready(in_or_leaving(e, "building_id", &building)))
+            events.filter(move |e| ready(in_or_leaving(e, building)))
         })
         .await
     }
@@ -384,9 +423,9 @@ impl SubscriptionRoot {
         building_id: Option<ID>,
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
-        let building = id_filter(building_id, "building")?;
+        let building = id_filter(building_id, "building", Narrow::Building)?;
         deliver(ctx, vec![EntityType::Building], after, |events| {
-            events.filter(move |e| ready(field_is(e, "id", &building)))
+            events.filter(move |e| ready(field_is(e, building)))
         })
         .await
     }

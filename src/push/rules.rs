@@ -17,14 +17,19 @@
 //!
 //! The actor of a change is never told about it.
 
-use chrono::{DateTime, Utc};
-use entity::enums::{ChangeOp, EntityType, NotificationCategory, Role, TaskStatus};
-use entity::ids::{BuildingId, OrganizationId, UserId};
-use entity::{building, building_client, change, task, user};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait as _, QueryFilter, QuerySelect,
+use entity::enums::{
+    AlertSeverity, ChangeOp, EntityType, InspectionResult, NotificationCategory, Role, TaskStatus,
 };
-use serde_json::Value;
+use entity::ids::{BuildingId, OrganizationId, UserId};
+use entity::{
+    building, building_client, change, compliance_alert, inspection, task, time_entry, user,
+    violation,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, PaginatorTrait as _, QueryFilter,
+    QuerySelect,
+};
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::error::Result;
@@ -100,7 +105,9 @@ impl Announcement {
     }
 }
 
-/// The announcements of one change (usually none).
+/// The announcements of one change (usually none). The snapshot is read
+/// as its entity's model; one that does not read as its kind announces
+/// nothing (and is logged).
 pub async fn announcements(
     db: &impl ConnectionTrait,
     change: &change::Model,
@@ -108,162 +115,193 @@ pub async fn announcements(
     if change.op == ChangeOp::Deleted {
         return Ok(Vec::new());
     }
-    let snapshot = &change.snapshot;
-    let text = |field: &str| {
-        snapshot
-            .get(field)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let touched = |field: &str| {
-        change.op == ChangeOp::Created
-            || change
-                .changed_fields
-                .as_array()
-                .is_some_and(|f| f.iter().any(|v| v == field))
-    };
-    let building: Option<BuildingId> = parsed(snapshot, "building_id");
-    let id = change.entity_id;
-    let mut out = Vec::new();
-    match change.entity_type {
-        EntityType::Task => {
-            let task = |category, title: &str, recipients| {
-                Announcement::new(
-                    category,
-                    title,
-                    text("title"),
-                    format!("tasks/{id}"),
-                    ("TASK", id),
-                    recipients,
-                )
-            };
-            let status = text("status");
-            let creator: Option<UserId> = parsed(snapshot, "created_by");
-            if touched("assignee_id")
-                && let Some(assignee) = parsed::<UserId>(snapshot, "assignee_id")
-            {
-                let mut assigned = task(
-                    NotificationCategory::TaskAssigned,
-                    "New task assigned",
-                    vec![assignee],
-                );
-                assigned.badge = Some(open_tasks_of(db, assignee).await?);
-                out.push(assigned);
-            }
-            let progressed = change.op == ChangeOp::Updated
-                && (touched("progress") || (touched("status") && status == "IN_PROGRESS"));
-            if progressed && matches!(status.as_str(), "IN_PROGRESS" | "ASSIGNED") {
-                let mut recipients = clients_of(db, building).await?;
-                recipients.extend(creator);
-                let mut update = task(
-                    NotificationCategory::TaskUpdated,
-                    "Task in progress",
-                    recipients,
-                );
-                update.body = format!("{} — {}% done", text("title"), progress(snapshot));
-                update.priority = ROUTINE;
-                update.collapsible = true;
-                out.push(update);
-            }
-            if touched("status") && status == "COMPLETED" {
-                let mut recipients = clients_of(db, building).await?;
-                recipients.extend(creator);
-                out.push(task(
-                    NotificationCategory::TaskCompleted,
-                    "Task completed",
-                    recipients,
-                ));
-            }
-            if touched("status") && status == "BLOCKED" {
-                out.push(task(
-                    NotificationCategory::TaskBlocked,
-                    "Task blocked",
-                    admins_of(db, change.org_id).await?,
-                ));
-            }
-            let due: Option<DateTime<Utc>> = parsed(snapshot, "due_at");
-            let open = !matches!(status.as_str(), "COMPLETED" | "CANCELLED");
-            if touched("due_at") && open && due.is_some_and(|due| due <= change.created_at) {
-                out.push(task(
-                    NotificationCategory::TaskOverdue,
-                    "Task overdue",
-                    admins_of(db, change.org_id).await?,
-                ));
-            }
-        }
-        EntityType::TimeEntry => {
-            let clocked_out = touched("clock_out_at") && snapshot["clock_out_at"].is_string();
-            if change.op == ChangeOp::Created || clocked_out {
-                let worker: Option<UserId> = parsed(snapshot, "worker_id");
-                let who = match worker {
-                    Some(w) => user::Entity::find_by_id(w).one(db).await?.map(|u| u.name),
-                    None => None,
-                };
-                let place = match building {
-                    Some(b) => building::Entity::find_by_id(b)
-                        .one(db)
-                        .await?
-                        .map(|b| b.name),
-                    None => None,
-                };
-                let verb = if clocked_out {
-                    "clocked out"
-                } else {
-                    "clocked in"
-                };
-                let mut notice = Announcement::new(
-                    NotificationCategory::ClockEvent,
-                    format!("{} {verb}", who.unwrap_or_else(|| "A worker".into())),
-                    place.unwrap_or_default(),
-                    match worker {
-                        Some(w) => format!("workers/{w}"),
-                        None => "workers".into(),
-                    },
-                    ("TIME_ENTRY", id),
-                    admins_of(db, change.org_id).await?,
-                );
-                notice.priority = ROUTINE;
-                out.push(notice);
-            }
-        }
+    let out = match change.entity_type {
+        EntityType::Task => match read(change) {
+            Some(task) => task_announcements(db, change, task).await?,
+            None => Vec::new(),
+        },
+        EntityType::TimeEntry => match read(change) {
+            Some(entry) => clock_announcements(db, change, entry).await?,
+            None => Vec::new(),
+        },
         EntityType::Violation if change.op == ChangeOp::Created => {
-            out.push(Announcement::new(
-                NotificationCategory::Violation,
-                format!("Violation {} issued", text("code")),
-                text("description"),
-                compliance_path(building),
-                ("VIOLATION", id),
-                clients_and_admins(db, change.org_id, building).await?,
-            ));
+            match read::<violation::Model>(change) {
+                Some(violation) => vec![Announcement::new(
+                    NotificationCategory::Violation,
+                    format!("Violation {} issued", violation.code),
+                    violation.description,
+                    compliance_path(violation.building_id),
+                    ("VIOLATION", change.entity_id),
+                    clients_and_admins(db, change.org_id, violation.building_id).await?,
+                )],
+                None => Vec::new(),
+            }
         }
-        EntityType::Inspection if touched("result") && text("result") == "FAILED" => {
-            out.push(Announcement::new(
-                NotificationCategory::Inspection,
-                "Inspection failed",
-                format!("{} inspection failed", text("kind")),
-                compliance_path(building),
-                ("INSPECTION", id),
-                clients_and_admins(db, change.org_id, building).await?,
-            ));
+        EntityType::Inspection if touched(change, inspection::Column::Result) => {
+            match read::<inspection::Model>(change) {
+                Some(inspection) if inspection.result == InspectionResult::Failed => {
+                    vec![Announcement::new(
+                        NotificationCategory::Inspection,
+                        "Inspection failed",
+                        format!("{} inspection failed", inspection.kind),
+                        compliance_path(inspection.building_id),
+                        ("INSPECTION", change.entity_id),
+                        clients_and_admins(db, change.org_id, inspection.building_id).await?,
+                    )]
+                }
+                _ => Vec::new(),
+            }
         }
-        EntityType::ComplianceAlert
-            if change.op == ChangeOp::Created && text("severity") == "CRITICAL" =>
-        {
-            let mut alert = Announcement::new(
-                NotificationCategory::ComplianceAlert,
-                "Critical compliance alert",
-                text("message"),
-                compliance_path(building),
-                ("COMPLIANCE_ALERT", id),
-                clients_and_admins(db, change.org_id, building).await?,
-            );
-            alert.critical = true;
-            out.push(alert);
+        EntityType::ComplianceAlert if change.op == ChangeOp::Created => {
+            match read::<compliance_alert::Model>(change) {
+                Some(alert) if alert.severity == AlertSeverity::Critical => {
+                    let mut notice = Announcement::new(
+                        NotificationCategory::ComplianceAlert,
+                        "Critical compliance alert",
+                        alert.message,
+                        compliance_path(alert.building_id),
+                        ("COMPLIANCE_ALERT", change.entity_id),
+                        clients_and_admins(db, change.org_id, alert.building_id).await?,
+                    );
+                    notice.critical = true;
+                    vec![notice]
+                }
+                _ => Vec::new(),
+            }
         }
-        _ => {}
-    }
+        _ => Vec::new(),
+    };
     Ok(finish(out, change.actor_id))
+}
+
+/// A change's snapshot read as its entity's model.
+fn read<M: DeserializeOwned>(change: &change::Model) -> Option<M> {
+    M::deserialize(&change.snapshot)
+        .inspect_err(|error| {
+            tracing::warn!(change.seq = change.seq, %error, "a snapshot does not read as its kind");
+        })
+        .ok()
+}
+
+/// Whether the change wrote `column` (a creation writes every column).
+fn touched(change: &change::Model, column: impl IdenStatic) -> bool {
+    change.op == ChangeOp::Created
+        || change
+            .changed_fields
+            .as_array()
+            .is_some_and(|f| f.iter().any(|v| v == column.as_str()))
+}
+
+/// Assignment, progress, completion, blocking and lateness of a task.
+async fn task_announcements(
+    db: &impl ConnectionTrait,
+    change: &change::Model,
+    task: task::Model,
+) -> Result<Vec<Announcement>> {
+    let id = change.entity_id;
+    let notice = |category, title: &str, recipients| {
+        Announcement::new(
+            category,
+            title,
+            task.title.clone(),
+            format!("tasks/{id}"),
+            ("TASK", id),
+            recipients,
+        )
+    };
+    let mut out = Vec::new();
+    if touched(change, task::Column::AssigneeId)
+        && let Some(assignee) = task.assignee_id
+    {
+        let mut assigned = notice(
+            NotificationCategory::TaskAssigned,
+            "New task assigned",
+            vec![assignee],
+        );
+        assigned.badge = Some(open_tasks_of(db, assignee).await?);
+        out.push(assigned);
+    }
+    let status_changed = touched(change, task::Column::Status);
+    let progressed = change.op == ChangeOp::Updated
+        && (touched(change, task::Column::Progress)
+            || (status_changed && task.status == TaskStatus::InProgress));
+    if progressed && matches!(task.status, TaskStatus::InProgress | TaskStatus::Assigned) {
+        let mut recipients = clients_of(db, task.building_id).await?;
+        recipients.push(task.created_by);
+        let mut update = notice(
+            NotificationCategory::TaskUpdated,
+            "Task in progress",
+            recipients,
+        );
+        update.body = format!("{} — {}% done", task.title, task.progress);
+        update.priority = ROUTINE;
+        update.collapsible = true;
+        out.push(update);
+    }
+    if status_changed && task.status == TaskStatus::Completed {
+        let mut recipients = clients_of(db, task.building_id).await?;
+        recipients.push(task.created_by);
+        out.push(notice(
+            NotificationCategory::TaskCompleted,
+            "Task completed",
+            recipients,
+        ));
+    }
+    if status_changed && task.status == TaskStatus::Blocked {
+        out.push(notice(
+            NotificationCategory::TaskBlocked,
+            "Task blocked",
+            admins_of(db, change.org_id).await?,
+        ));
+    }
+    let open = !matches!(task.status, TaskStatus::Completed | TaskStatus::Cancelled);
+    if touched(change, task::Column::DueAt)
+        && open
+        && task.due_at.is_some_and(|due| due <= change.created_at)
+    {
+        out.push(notice(
+            NotificationCategory::TaskOverdue,
+            "Task overdue",
+            admins_of(db, change.org_id).await?,
+        ));
+    }
+    Ok(out)
+}
+
+/// A worker clocking in or out, for the administrators who opted in.
+async fn clock_announcements(
+    db: &impl ConnectionTrait,
+    change: &change::Model,
+    entry: time_entry::Model,
+) -> Result<Vec<Announcement>> {
+    let clocked_out =
+        touched(change, time_entry::Column::ClockOutAt) && entry.clock_out_at.is_some();
+    if change.op != ChangeOp::Created && !clocked_out {
+        return Ok(Vec::new());
+    }
+    let who = user::Entity::find_by_id(entry.worker_id)
+        .one(db)
+        .await?
+        .map(|u| u.name);
+    let place = building::Entity::find_by_id(entry.building_id)
+        .one(db)
+        .await?
+        .map(|b| b.name);
+    let verb = if clocked_out {
+        "clocked out"
+    } else {
+        "clocked in"
+    };
+    let mut notice = Announcement::new(
+        NotificationCategory::ClockEvent,
+        format!("{} {verb}", who.unwrap_or_else(|| "A worker".into())),
+        place.unwrap_or_default(),
+        format!("workers/{}", entry.worker_id),
+        ("TIME_ENTRY", change.entity_id),
+        admins_of(db, change.org_id).await?,
+    );
+    notice.priority = ROUTINE;
+    Ok(vec![notice])
 }
 
 /// The notice of a task that fell due unfinished (nobody's change: every
@@ -291,19 +329,6 @@ fn finish(mut out: Vec<Announcement>, actor: Option<UserId>) -> Vec<Announcement
     out
 }
 
-/// A task snapshot's progress, in percent.
-/// A snapshot's text field parsed (an id, a time), if present and valid.
-fn parsed<T: std::str::FromStr>(snapshot: &Value, field: &str) -> Option<T> {
-    snapshot.get(field)?.as_str()?.parse().ok()
-}
-
-fn progress(snapshot: &Value) -> i64 {
-    snapshot
-        .get("progress")
-        .and_then(Value::as_i64)
-        .unwrap_or_default()
-}
-
 /// How many unfinished tasks `worker` has (the badge of an assignment).
 async fn open_tasks_of(db: &impl ConnectionTrait, worker: UserId) -> Result<u32> {
     let count = task::Entity::find()
@@ -316,21 +341,12 @@ async fn open_tasks_of(db: &impl ConnectionTrait, worker: UserId) -> Result<u32>
 }
 
 /// `buildings/<id>/compliance`.
-fn compliance_path(building: Option<BuildingId>) -> String {
-    match building {
-        Some(b) => format!("buildings/{b}/compliance"),
-        None => "compliance".into(),
-    }
+fn compliance_path(building: BuildingId) -> String {
+    format!("buildings/{building}/compliance")
 }
 
 /// The clients linked to a building.
-async fn clients_of(
-    db: &impl ConnectionTrait,
-    building: Option<BuildingId>,
-) -> Result<Vec<UserId>> {
-    let Some(building) = building else {
-        return Ok(Vec::new());
-    };
+async fn clients_of(db: &impl ConnectionTrait, building: BuildingId) -> Result<Vec<UserId>> {
     Ok(building_client::Entity::find()
         .select_only()
         .column(building_client::Column::ClientId)
@@ -358,7 +374,7 @@ async fn admins_of(db: &impl ConnectionTrait, org: OrganizationId) -> Result<Vec
 async fn clients_and_admins(
     db: &impl ConnectionTrait,
     org: OrganizationId,
-    building: Option<BuildingId>,
+    building: BuildingId,
 ) -> Result<Vec<UserId>> {
     let mut recipients = clients_of(db, building).await?;
     recipients.extend(admins_of(db, org).await?);

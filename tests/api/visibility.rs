@@ -5,8 +5,13 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use entity::building_client;
-use sea_orm::{ActiveModelTrait, Set};
+use entity::enums::{EntityType, Role};
+use entity::{
+    building, building_client, compliance_alert, inspection, task, user, violation, worker_status,
+};
+use fieldsync::auth::Principal;
+use fieldsync::domain::visibility::View;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::helpers::{Backend, spawn_app};
 
@@ -548,6 +553,160 @@ async fn anonymous_callers_get_unauthenticated_and_no_data(backend: Backend) {
     assert!(answer.data().is_null());
 }
 
+/// The two forms of every visibility rule agree: what each person's list
+/// queries read from the database (SQL) is exactly what the change feed's
+/// audience filter (`View`, in memory) lets through of the same rows, for
+/// every role, over the demo's tasks in every status, open and assigned,
+/// workers on site and off, and a deleted task.
+async fn the_sql_reads_and_the_feed_filter_agree_for_every_role(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // The demo's workers are on site: one leaves (a status with no building).
+    let left = app
+        .query(&app.worker(1), "mutation { clockOut { outcome } }")
+        .await;
+    assert_eq!(left.ok()["clockOut"]["outcome"], "APPLIED");
+    let doomed = app.task_in(0, "PENDING").await;
+    let deleted = app
+        .graphql(
+            Some(&app.admin()),
+            "mutation($id: ID!) { deleteTask(id: $id) { outcome } }",
+            json!({ "id": doomed }),
+        )
+        .await;
+    assert_eq!(deleted.ok()["deleteTask"]["outcome"], "APPLIED");
+
+    let db = &app.state.db;
+    let org = app.demo.org_id;
+    let tasks = task::Entity::find()
+        .filter(task::Column::OrgId.eq(org))
+        .filter(task::Column::DeletedAt.is_null())
+        .all(db)
+        .await
+        .unwrap();
+    let buildings = building::Entity::find()
+        .filter(building::Column::OrgId.eq(org))
+        .all(db)
+        .await
+        .unwrap();
+    let users = user::Entity::find()
+        .filter(user::Column::OrgId.eq(org))
+        .filter(user::Column::DeletedAt.is_null())
+        .all(db)
+        .await
+        .unwrap();
+    let statuses = worker_status::Entity::find()
+        .filter(worker_status::Column::OrgId.eq(org))
+        .all(db)
+        .await
+        .unwrap();
+    assert!(statuses.len() >= 2, "workers on site");
+    let violations = violation::Entity::find()
+        .filter(violation::Column::OrgId.eq(org))
+        .all(db)
+        .await
+        .unwrap();
+    let inspections = inspection::Entity::find()
+        .filter(inspection::Column::OrgId.eq(org))
+        .all(db)
+        .await
+        .unwrap();
+    let alerts = compliance_alert::Entity::find()
+        .filter(compliance_alert::Column::OrgId.eq(org))
+        .all(db)
+        .await
+        .unwrap();
+
+    let mut people = vec![(app.admin(), app.demo.admin, Role::Admin)];
+    for n in 1..=app.demo.workers.len() {
+        people.push((app.worker(n), app.demo.workers[n - 1], Role::Worker));
+    }
+    for n in 1..=app.demo.clients.len() {
+        people.push((app.client(n), app.demo.clients[n - 1], Role::Client));
+    }
+    let mut roles_with_something = BTreeSet::new();
+    for (token, user_id, role) in people {
+        let principal = Principal {
+            user_id,
+            org_id: org,
+            role,
+        };
+        let view = View::of(db, &principal).await.expect("a view");
+        let seen = |entity_type: EntityType, rows: Vec<(String, Value)>| -> BTreeSet<String> {
+            rows.into_iter()
+                .filter(|(_, snapshot)| view.sees(snapshot, entity_type))
+                .map(|(id, _)| id)
+                .collect()
+        };
+        let who = format!("{role:?} {user_id}");
+
+        let sql = ids(&app.query(&token, ALL_TASKS).await.nodes("tasks"));
+        let memory = seen(EntityType::Task, rows(&tasks, |t| t.id.to_string()));
+        assert_eq!(sql, memory, "tasks of {who}");
+        assert!(!memory.contains(&doomed), "nobody lists a deleted task");
+        if !memory.is_empty() {
+            roles_with_something.insert(format!("{role:?}"));
+        }
+
+        let sql = ids(&app.query(&token, BUILDINGS).await.nodes("buildings"));
+        let memory = seen(EntityType::Building, rows(&buildings, |b| b.id.to_string()));
+        assert_eq!(sql, memory, "buildings of {who}");
+
+        let sql = ids(&app.query(&token, USERS).await.nodes("users"));
+        let memory = seen(EntityType::User, rows(&users, |u| u.id.to_string()));
+        assert_eq!(sql, memory, "users of {who}");
+
+        let answer = app
+            .query(&token, "{ workerStatuses { worker { id } } }")
+            .await;
+        let sql: BTreeSet<String> = answer.ok()["workerStatuses"]
+            .as_array()
+            .expect("statuses")
+            .iter()
+            .map(|s| s["worker"]["id"].as_str().expect("a worker").to_owned())
+            .collect();
+        let memory = seen(
+            EntityType::WorkerStatus,
+            rows(&statuses, |s| s.worker_id.to_string()),
+        );
+        assert_eq!(sql, memory, "worker statuses of {who}");
+
+        for (list, entity_type, all) in [
+            (
+                "violations",
+                EntityType::Violation,
+                rows(&violations, |v| v.id.to_string()),
+            ),
+            (
+                "inspections",
+                EntityType::Inspection,
+                rows(&inspections, |i| i.id.to_string()),
+            ),
+            (
+                "complianceAlerts",
+                EntityType::ComplianceAlert,
+                rows(&alerts, |a| a.id.to_string()),
+            ),
+        ] {
+            let query = format!("{{ {list}(first: 100) {{ edges {{ node {{ id }} }} }} }}");
+            let sql = ids(&app.query(&token, &query).await.nodes(list));
+            assert_eq!(sql, seen(entity_type, all), "{list} of {who}");
+        }
+    }
+    assert_eq!(
+        roles_with_something.len(),
+        3,
+        "every role sees some tasks, so the comparison is not of empty sets"
+    );
+}
+
+/// Each row with its id and its snapshot as the change log stores it.
+fn rows<M: serde::Serialize>(models: &[M], id: impl Fn(&M) -> String) -> Vec<(String, Value)> {
+    models
+        .iter()
+        .map(|m| (id(m), serde_json::to_value(m).expect("a snapshot")))
+        .collect()
+}
+
 crate::on_both_backends!(
     admin_sees_the_whole_organisation_and_nothing_else,
     admin_sees_locations_only_of_workers_who_share_them,
@@ -562,4 +721,5 @@ crate::on_both_backends!(
     filters_narrow_tasks_and_compliance,
     worker_metrics_sum_completed_tasks_and_hours,
     anonymous_callers_get_unauthenticated_and_no_data,
+    the_sql_reads_and_the_feed_filter_agree_for_every_role,
 );

@@ -676,6 +676,18 @@ async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
         s.ws.slow_consumer_grace_ms = 300;
     })
     .await;
+    // Events ~9 KB each (every snapshot carries the description): the
+    // kernel's socket buffers, which grow to megabytes on loopback, fill
+    // after a few hundred events instead of thousands.
+    let (id, _, _) = first_task_and_cursor(&app).await;
+    let long = app
+        .graphql(
+            Some(&app.admin()),
+            "mutation($id: ID!, $d: String!) { updateTask(id: $id, patch: { description: $d }) { outcome } }",
+            json!({ "id": id, "d": "x".repeat(9_000) }),
+        )
+        .await;
+    assert_eq!(long.ok()["updateTask"]["outcome"], "APPLIED");
     let (id, first_version, start) = first_task_and_cursor(&app).await;
     let watch = "subscription($after: String) { changes(entityTypes: [TASK], after: $after) { cursor entityId version snapshot } }";
     let mut slow = connect_slow(&app).await;

@@ -2,33 +2,19 @@
 //! sync simulation (see BENCHMARKS.md and the README).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use fieldsync::config::Settings;
 use fieldsync_tools::loadgen::{self, push_burst};
 use fieldsync_tools::simulation::{self, Config};
 
-/// Load and simulation tools for fieldsync.
+/// Load and simulation tools for fieldsync. `simulate-sync` reads the
+/// server's settings as `fieldsync serve` does (`FIELDSYNC_CONFIG`, default
+/// `fieldsync.toml`, then `FIELDSYNC_*`) for its database options and retention.
 #[derive(Parser)]
 #[command(version, about)]
-struct Cli {
-    /// fieldsync's configuration file (for `simulate-sync`'s database
-    /// settings and retention; missing is fine).
-    #[arg(
-        long,
-        global = true,
-        env = "FIELDSYNC_CONFIG",
-        default_value = "fieldsync.toml"
-    )]
-    config: PathBuf,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
 enum Command {
     /// Run the deterministic offline-sync simulation and a syncPush
     /// throughput measurement, and print the figures.
@@ -83,32 +69,17 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
-    let args = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(args: Cli) -> anyhow::Result<()> {
-    match args.command {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Command::parse() {
         Command::SimulateSync {
             seed,
             database_url,
             batch,
         } => {
-            let settings = Settings::load(&args.config)?;
+            let config = std::env::var_os("FIELDSYNC_CONFIG")
+                .map_or_else(|| PathBuf::from("fieldsync.toml"), PathBuf::from);
+            let settings = Settings::load(&config)?;
             fieldsync::telemetry::init(&settings.log);
             simulate_sync(&settings, seed, database_url, batch).await
         }
