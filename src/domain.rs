@@ -1,7 +1,14 @@
-//! The rules: who may see what, and (later) how entities change. Every
-//! function takes the caller's [`Principal`](crate::auth::Principal) and a
-//! `&impl ConnectionTrait`, so the caller owns the transaction, and reads only
-//! through [`scope`], so nothing escapes the caller's organisation.
+//! The rules: who may see what, and how entities change. Every function
+//! takes the caller's [`Principal`](crate::auth::Principal) and a
+//! `&impl ConnectionTrait`, so the caller owns the transaction, and reads
+//! only through [`scope`], so nothing escapes the caller's organisation.
+//!
+//! - Who sees what: [`scope`] and the read modules (SQL), [`visibility`] (in
+//!   memory, for change-log rows), both reading snapshots through [`facts`].
+//! - How entities change: [`operations`] (every write, and the `Writer`
+//!   that commits it), the write modules (`*_writes`, [`revert`]) on the
+//!   shared [`versioned`] toolkit, [`merge`] and [`conflicts`],
+//!   [`idempotency`].
 
 pub mod admin_writes;
 pub mod buildings;

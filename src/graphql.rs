@@ -1,5 +1,8 @@
-//! The GraphQL API: schema assembly, the query and mutation roots, the
-//! object types clients see, and the mapping of our errors to GraphQL errors.
+//! The GraphQL API: schema assembly, the query, mutation and subscription
+//! roots, the object types clients see, the mapping of our errors to
+//! GraphQL errors, and for socket transports the [`live`] seam (one
+//! operation's outputs, with each event rendered once per alike
+//! subscribers by [`renderings`]).
 
 pub mod connection;
 pub mod context;

@@ -1,17 +1,32 @@
 //! fieldsync: the real-time GraphQL server of a building-operations platform.
 //!
-//! Crate map, in the order a request travels:
-//! - [`config`]: settings (defaults < `fieldsync.toml` < `FIELDSYNC_*`).
-//! - [`http`]: the axum router (`/graphql`, `/healthz`, `/readyz`).
-//! - [`ws`]: `/graphql/ws`, GraphQL over WebSocket (both subprotocols).
+//! Crate map, top to bottom: a module uses only the modules below it
+//! (`tests/api/layers.rs` checks), and data flows one way, from a request
+//! through the rules and the change log to every subscriber's socket.
+//! - [`http`]: the axum router: `/graphql`, `/healthz`, `/readyz`,
+//!   `/metrics`, and the socket route of [`ws`].
+//! - [`ws`]: `/graphql/ws`, GraphQL over WebSocket (both subprotocols):
+//!   connections, close codes, operation tasks, delivery lanes, send queues.
+//! - [`graphql`]: the API, thin: schema, resolvers, objects, errors, event
+//!   renderings, and the `live` seam a socket transport calls.
+//! - [`state`]: [`AppState`](state::AppState), the wiring of the parts below.
+//! - [`push`]: push notifications: routing rules, the notifications outbox,
+//!   delivery to APNs and Expo, receipts.
+//! - [`sync`]: offline batches (`syncPush`) and the delta pull (`syncPull`).
+//! - [`events`]: the live hub (one change-log tailer per process) and each
+//!   subscriber's filtered feed.
+//! - [`domain`]: the rules: visibility (SQL and in memory, side by side),
+//!   the write path and its versioned writes, merge, conflicts, reads.
+//! - [`changelog`]: the change log: record, read after a seq, snapshot at a
+//!   version, client cursors, priorities, retention.
 //! - [`auth`]: tokens, the principal, login and refresh sessions.
-//! - [`graphql`]: schema, resolvers, objects, error codes.
-//! - [`domain`]: the rules of who sees what, scoped by organisation.
-//! - [`db`]: connection and migrations; tables live in the `entity` crate,
-//!   their history in the `migration` crate.
-//! - [`demo`]: the demo organisation `serve` and `seed` load.
-//! - [`push`]: routes changes to push notifications and delivers them.
-//! - [`loadgen`]: `fieldsync loadgen`, subscribers and writes against a running server.
+//! - [`db`] and [`telemetry`]: connection and migrations; logs and metrics.
+//! - [`config`] and [`error`]: settings; the error of the layers below graphql.
+//!
+//! Around the server: [`cli`] (what `main.rs`'s commands do) and [`demo`]
+//! (the demo organisation). Tables live in the `entity` crate, their history
+//! in `migration`; the load generator and the offline-sync simulation in the
+//! `tools` crate (`fieldsync-tools`).
 //!
 //! [`Application`] wires these together; `main.rs` and the tests both use it.
 

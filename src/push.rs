@@ -8,7 +8,8 @@
 //! - [`worker`]: claiming, sending, recording, retrying; [`receipts`] reads
 //!   Expo's delivery receipts later;
 //! - [`apns`], [`expo`]: the providers' protocols;
-//! - [`quiet`]: quiet hours in the user's time zone.
+//! - [`quiet`]: quiet hours in the user's time zone;
+//! - [`stats`]: the pipeline's metrics.
 
 pub mod apns;
 pub mod expo;

@@ -66,6 +66,8 @@ macro_rules! on_both_backends {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
+    /// Cancelling it stops the server as a signal would.
+    pub shutdown: tokio_util::sync::CancellationToken,
     /// The server's state (database, tokens).
     pub state: AppState,
     /// The first demo organisation (slug `demo`).
@@ -143,9 +145,11 @@ pub async fn spawn_app_prepared(
         .expect("second org");
     let app = Application::build(state.clone()).await.expect("bind");
     let address = format!("http://{}", app.local_addr().expect("addr"));
+    let shutdown = app.shutdown_token();
     tokio::spawn(app.run());
     TestApp {
         address,
+        shutdown,
         state,
         demo,
         other,

@@ -541,6 +541,23 @@ async fn a_token_expiring_during_the_connection_closes_4403() {
     assert_eq!((code, reason.as_str()), (4403, "Forbidden: token expired"));
 }
 
+#[tokio::test]
+async fn a_server_shutting_down_closes_its_sockets_1001() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut idle = ready(&app, &app.worker(1)).await;
+    let mut following = ready(&app, &app.admin()).await;
+    send(
+        &mut following,
+        subscribe("s", "subscription { changes { cursor } }", json!({})),
+    )
+    .await;
+    app.shutdown.cancel();
+    for socket in [&mut idle, &mut following] {
+        let (code, reason) = closed(socket).await;
+        assert_eq!((code, reason.as_str()), (1001, "Server shutting down"));
+    }
+}
+
 async fn a_deactivated_users_socket_closes_4403_at_once(backend: Backend) {
     // The periodic re-check is far away: the close must come from the change itself.
     let app = spawn_app_with(backend, |s| s.ws.recheck_interval_ms = 600_000).await;
