@@ -1,5 +1,5 @@
 //! The change log (`changes`): one row per committed write, written in the
-//! write's own transaction. It is at once the outbox of subscriptions and
+//! write's own transaction. It is at once the source of subscriptions and
 //! pushes, the delta-sync source, the merge base and the audit trail. Here:
 //! recording a row, reading rows after a seq, a snapshot at a version,
 //! [`cursor`]s for clients, and [`retention`].

@@ -1,7 +1,8 @@
-//! The rules: who may see what, and how entities change. Every function
-//! takes the caller's [`Principal`](crate::auth::Principal) and a
-//! `&impl ConnectionTrait`, so the caller owns the transaction, and reads
-//! only through [`scope`], so nothing escapes the caller's organisation.
+//! The rules: who may see what, and how entities change. Reads and writes
+//! take the caller's [`Principal`](crate::auth::Principal) and a
+//! `&impl ConnectionTrait`, so the caller owns the transaction (for writes,
+//! the [`operations::Writer`]), and reads go through [`scope`], so nothing
+//! escapes the caller's organisation.
 //!
 //! - Who sees what: [`scope`] and the read modules (SQL), [`visibility`] (in
 //!   memory, for change-log rows), both reading snapshots through [`facts`].

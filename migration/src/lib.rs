@@ -14,6 +14,7 @@ mod m20261128_000005_push;
 mod m20261128_000006_sync_and_auth;
 mod m20261128_000007_push_routing;
 mod m20261128_000008_push_delivery;
+mod m20261202_000009_change_priorities;
 
 /// Runs fieldsync's migrations, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_sync_and_auth::Migration),
             Box::new(m20261128_000007_push_routing::Migration),
             Box::new(m20261128_000008_push_delivery::Migration),
+            Box::new(m20261202_000009_change_priorities::Migration),
         ]
     }
 }

@@ -9,14 +9,12 @@ use entity::{building_worker, task, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
 
+use super::buildings;
 use super::conflicts::{self, NewConflict};
 use super::merge::{self, FieldConflict};
-use super::scope::BuildingScope;
 use super::task_rules::{self, TaskPatch, check_text};
 use super::tasks;
-use super::versioned::{
-    answer, conflict, create as insert_new, is_stale, locked, object, save, save_as,
-};
+use super::versioned::{self, answer, conflict, is_stale, locked, object, save_as};
 use super::writes::{ConflictReport, ConflictStrategy, Outcome, Written};
 use crate::auth::Principal;
 use crate::changelog;
@@ -95,13 +93,8 @@ pub async fn create(
     check_text("title", &new.title, 1, 200)?;
     check_text("description", &new.description, 0, 10_000)?;
     check_text("category", &new.category, 0, 64)?;
-    if !BuildingScope::of(db, principal)
-        .await?
-        .allows(new.building_id)
-        || !building_exists(db, principal, new.building_id).await?
-    {
-        return Err(Error::NotFound("building"));
-    }
+    // A building the caller may see, or NOT_FOUND.
+    buildings::get(db, principal, new.building_id).await?;
     let id = new.id.unwrap_or_default();
     if let Some(existing) = task::Entity::find_by_id(id).one(db).await? {
         if existing.org_id == principal.org_id && existing.created_by == principal.user_id {
@@ -137,7 +130,7 @@ pub async fn create(
         updated_at: now,
         deleted_at: None,
     };
-    insert_new(db, principal, model, cmid).await
+    versioned::create(db, principal, model, cmid).await
 }
 
 /// Updates a task under its conflict strategy.
@@ -241,7 +234,7 @@ pub async fn update(
 
 /// Applies a checked patch to the current row and records the change;
 /// returns the row as stored (unchanged when the patch changes nothing).
-pub async fn write(
+async fn write(
     db: &impl ConnectionTrait,
     principal: &Principal,
     current: &task::Model,
@@ -263,7 +256,7 @@ pub async fn write(
     {
         check_assignee(db, principal, next.building_id, assignee).await?;
     }
-    save(db, principal, current, next, cmid).await
+    save_as(db, principal, current, next, ChangeOp::Updated, now, cmid).await
 }
 
 /// Soft-deletes a task (administrators only).
@@ -281,9 +274,10 @@ pub async fn delete(
     if expected_version.is_some_and(|expected| expected != current.version) {
         return conflict(db, &current, Map::new(), expected_version).await;
     }
+    let now = Utc::now();
     let mut next = current.clone();
-    next.deleted_at = Some(Utc::now());
-    let saved = save_as(db, principal, &current, next, ChangeOp::Deleted, cmid).await?;
+    next.deleted_at = Some(now);
+    let saved = save_as(db, principal, &current, next, ChangeOp::Deleted, now, cmid).await?;
     answer(Outcome::Applied, &saved, None)
 }
 
@@ -326,17 +320,4 @@ async fn check_assignee(
         ));
     }
     Ok(())
-}
-
-async fn building_exists(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    id: BuildingId,
-) -> Result<bool> {
-    Ok(entity::building::Entity::find_by_id(id)
-        .filter(entity::building::Column::OrgId.eq(principal.org_id))
-        .filter(entity::building::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .is_some())
 }

@@ -206,3 +206,12 @@ pub async fn create(
 pub fn is_known_zone(zone: &str) -> bool {
     zone.parse::<chrono_tz::Tz>().is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert!(super::is_known_zone("America/New_York"));
+        assert!(!super::is_known_zone("America/Atlantis"));
+    }
+}

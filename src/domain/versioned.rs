@@ -199,7 +199,16 @@ pub(super) async fn save<R: Revisable>(
     next: R,
     cmid: Option<&str>,
 ) -> Result<R> {
-    save_as(db, principal, current, next, ChangeOp::Updated, cmid).await
+    save_as(
+        db,
+        principal,
+        current,
+        next,
+        ChangeOp::Updated,
+        Utc::now(),
+        cmid,
+    )
+    .await
 }
 
 /// [`save`] for a row that is there yet or not: `None` inserts `next` at version 1.
@@ -216,13 +225,16 @@ pub(super) async fn upsert<R: Revisable>(
     }
 }
 
-/// [`save`] recorded as `op`: a soft deletion is saved as `DELETED`.
+/// [`save`] recorded as `op` (a soft deletion is saved as `DELETED`) at
+/// `at`, the time the write stamps elsewhere too (`completed_at`, say), so
+/// `updated_at` equals it.
 pub(super) async fn save_as<R: Revisable>(
     db: &impl ConnectionTrait,
     principal: &Principal,
     current: &R,
     mut next: R,
     op: ChangeOp,
+    at: DateTime<Utc>,
     cmid: Option<&str>,
 ) -> Result<R> {
     let changed = changelog::changed_fields(
@@ -232,7 +244,7 @@ pub(super) async fn save_as<R: Revisable>(
     if changed.is_empty() {
         return Ok(current.clone());
     }
-    next.bump(current.version() + 1, Utc::now());
+    next.bump(current.version() + 1, at);
     let saved = next.update_row(db).await?;
     log(db, principal, &saved, op, changed, cmid).await?;
     Ok(saved)
@@ -263,8 +275,10 @@ pub(super) async fn conflict<R: Versioned>(
 ) -> Result<Written> {
     let server = changelog::snapshot_of(current)?;
     let base = match expected {
-        Some(v) => changelog::snapshot_at(db, current.org(), R::ENTITY, current.key(), v).await?,
-        None => None,
+        Some(v) if !wanted.is_empty() => {
+            changelog::snapshot_at(db, current.org(), R::ENTITY, current.key(), v).await?
+        }
+        _ => None,
     };
     let mut fields: Vec<FieldConflict> = wanted
         .into_iter()

@@ -212,7 +212,7 @@ impl View {
     }
 
     /// Tombstones for a building the caller lost and everything in it they no longer see.
-    pub async fn building_tombstones(
+    async fn building_tombstones(
         &self,
         db: &impl ConnectionTrait,
         row: &change::Model,

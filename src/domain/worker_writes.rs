@@ -14,13 +14,14 @@
 //! rather than silently dropped, so the app learns its setting is stale.
 
 use chrono::Utc;
-use entity::enums::{Role, WorkerDutyStatus};
+use entity::enums::{ChangeOp, Role, WorkerDutyStatus};
 use entity::ids::{BuildingId, TimeEntryId};
-use entity::{building, time_entry, user, worker_status};
+use entity::{time_entry, user, worker_status};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::scope::{BuildingScope, in_org};
-use super::versioned::{answer, insert, locked, save, upsert};
+use super::buildings;
+use super::scope::in_org;
+use super::versioned::{answer, insert, locked, save, save_as, upsert};
 use super::writes::{Outcome, Written};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
@@ -67,11 +68,8 @@ pub async fn clock_in(
 ) -> Result<Written> {
     let worker = load_worker(db, principal).await?;
     check_location(location.as_ref())?;
-    if !BuildingScope::of(db, principal).await?.allows(building_id)
-        || !building_exists(db, principal, building_id).await?
-    {
-        return Err(Error::NotFound("building"));
-    }
+    // A building the caller may see, or NOT_FOUND.
+    buildings::get(db, principal, building_id).await?;
     if open_entry(db, &worker).await?.is_some() {
         return Err(Error::bad_input(
             "you are already clocked in; clock out first",
@@ -120,11 +118,12 @@ pub async fn clock_out(
         return Err(Error::bad_input("you are not clocked in"));
     };
     require_sharing(&worker, location.as_ref())?;
+    let now = Utc::now();
     let mut next = entry.clone();
-    next.clock_out_at = Some(Utc::now());
+    next.clock_out_at = Some(now);
     next.clock_out_latitude = location.map(|l| l.latitude);
     next.clock_out_longitude = location.map(|l| l.longitude);
-    let saved = save(db, principal, &entry, next, cmid).await?;
+    let saved = save_as(db, principal, &entry, next, ChangeOp::Updated, now, cmid).await?;
     let current = load_status(db, &worker).await?;
     let mut status = current.clone().unwrap_or_else(|| fresh_status(&worker));
     status.status = WorkerDutyStatus::OffDuty;
@@ -249,19 +248,6 @@ async fn open_entry(
         .filter(time_entry::Column::WorkerId.eq(worker.id))
         .filter(time_entry::Column::ClockOutAt.is_null());
     Ok(locked(db, select).one(db).await?)
-}
-
-async fn building_exists(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    id: BuildingId,
-) -> Result<bool> {
-    Ok(in_org::<building::Entity>(principal)
-        .filter(building::Column::Id.eq(id))
-        .filter(building::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .is_some())
 }
 
 /// The status row of a worker who has none yet (inserted at version 1).

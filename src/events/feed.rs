@@ -292,10 +292,9 @@ impl Feed {
     /// A change of one of the subscriber's own building memberships.
     fn concerns_my_assignments(&self, row: &change::Model) -> bool {
         let me = Some(self.principal.user_id);
-        let facts = Facts::of(row.entity_type, &row.snapshot);
         match row.entity_type {
-            EntityType::BuildingWorker => facts.worker == me,
-            EntityType::BuildingClient => facts.client == me,
+            EntityType::BuildingWorker => Facts::of(row.entity_type, &row.snapshot).worker == me,
+            EntityType::BuildingClient => Facts::of(row.entity_type, &row.snapshot).client == me,
             _ => false,
         }
     }

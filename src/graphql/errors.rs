@@ -39,10 +39,15 @@ pub fn internal_errors() -> serde_json::Value {
     serde_json::json!([coded_error("internal error", "INTERNAL")])
 }
 
-/// A result with no data and one `INTERNAL` error, as text: what a client
-/// gets for a result that could not be rendered or serialised.
+/// A result with no data and one `INTERNAL` error.
+fn internal_value() -> serde_json::Value {
+    serde_json::json!({ "data": null, "errors": internal_errors() })
+}
+
+/// [`internal_value`] as text: what a client gets for a result that could
+/// not be rendered or serialised.
 pub fn internal_response() -> String {
-    serde_json::json!({ "data": null, "errors": internal_errors() }).to_string()
+    internal_value().to_string()
 }
 
 /// A response as JSON. One that cannot be serialised is logged, once, and
@@ -50,7 +55,7 @@ pub fn internal_response() -> String {
 pub fn response_json(response: &Response) -> serde_json::Value {
     serde_json::to_value(response).unwrap_or_else(|error| {
         tracing::error!(%error, "serialising a response failed");
-        serde_json::json!({ "data": null, "errors": internal_errors() })
+        internal_value()
     })
 }
 

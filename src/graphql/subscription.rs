@@ -95,9 +95,9 @@ type ChangeEvents = Pin<Box<dyn Stream<Item = ChangeEvent> + Send>>;
 /// Without one, a subscription resolves every event itself (its stream
 /// runs inside async-graphql for the subscription's whole life).
 pub enum Delivering {
-    /// Hand the filtered feed over and yield nothing: the transport then
-    /// drops the execution (parsed document, variables and all, ~10 KiB
-    /// per subscriber) and renders each event itself, through
+    /// Hand the filtered feed over and yield nothing: the execution is then
+    /// dropped (parsed document, variables and all, ~10 KiB per
+    /// subscriber) and `super::live` renders each event, through
     /// [`Delivering::One`] when no subscriber rendered it alike before.
     Handoff(FeedHandoff),
     /// Open no feed: resolve this one event and end.

@@ -1,6 +1,7 @@
-//! One operation on a socket, in a task of its own: a query or mutation
-//! answered once, or a subscription whose feed it follows, rendering each
-//! event (or finding it rendered) and queueing it in its lane.
+//! One operation on a socket, in a task of its own: it sends what the API's
+//! `graphql::live` seam yields (a query's or mutation's answer, or a
+//! subscription's events, each rendered once for alike subscribers), each
+//! in its delivery lane, then `complete`.
 
 use std::sync::Arc;
 
