@@ -277,6 +277,17 @@ impl TestApp {
         fieldsync::changelog::cursor::encode(newest, chrono::Utc::now())
     }
 
+    /// How many change-log rows the demo organisation has: a write that
+    /// stored anything added one.
+    pub async fn change_count(&self) -> u64 {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        entity::change::Entity::find()
+            .filter(entity::change::Column::OrgId.eq(self.demo.org_id))
+            .count(&self.state.db)
+            .await
+            .expect("changes counted")
+    }
+
     /// True when `/healthz` answers 200.
     pub async fn healthy(&self) -> bool {
         self.client

@@ -43,6 +43,14 @@ async fn as_user(app: &TestApp, id: entity::ids::UserId) -> Principal {
 }
 
 /// Sets a task's progress as the administrator.
+/// The progress in the next event of a feed of tasks.
+async fn progress_of(feed: &mut Feed) -> i64 {
+    let event = next(feed).await;
+    event.change.snapshot.as_ref().unwrap()["progress"]
+        .as_i64()
+        .unwrap()
+}
+
 async fn set_progress(app: &TestApp, id: &str, progress: i64) {
     app.graphql(
         Some(&app.admin()),
@@ -162,14 +170,19 @@ async fn resume_replays_what_was_missed_then_goes_live_without_gap_or_duplicate(
     set_progress(&app, &id, 1).await;
     let cursor = next(&mut first).await.cursor;
     drop(first);
-    // Writes keep coming while the subscriber reconnects.
+    // Missed while away: these can only come from the replay.
+    for p in 2..=10 {
+        set_progress(&app, &id, p).await;
+    }
+    // Writes keep coming while the subscriber reconnects: they fall on
+    // either side of the hand-over from replay to live.
     let writer = {
         let client = app.client.clone();
         let address = app.address.clone();
         let token = app.admin();
         let id = id.clone();
         tokio::spawn(async move {
-            for p in 2..=40 {
+            for p in 11..=40 {
                 client
                     .post(format!("{address}/graphql"))
                     .bearer_auth(&token)
@@ -180,22 +193,21 @@ async fn resume_replays_what_was_missed_then_goes_live_without_gap_or_duplicate(
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
     let mut resumed = open(&app, admin, vec![EntityType::Task], Some(&cursor)).await;
     let mut seen: Vec<i64> = Vec::new();
     while seen.last() != Some(&40) {
-        let event = next(&mut resumed).await;
-        seen.push(
-            event.change.snapshot.as_ref().unwrap()["progress"]
-                .as_i64()
-                .unwrap(),
-        );
+        seen.push(progress_of(&mut resumed).await);
     }
     writer.await.unwrap();
+    // Written after the feed caught up: these can only come live.
+    for p in 41..=45 {
+        set_progress(&app, &id, p).await;
+        seen.push(progress_of(&mut resumed).await);
+    }
     assert_eq!(
         seen,
-        (2..=40).collect::<Vec<_>>(),
-        "every write once, in order"
+        (2..=45).collect::<Vec<_>>(),
+        "every write once, in order: replayed, across the hand-over, and live"
     );
     let old =
         fieldsync::changelog::cursor::encode(1, chrono::Utc::now() - chrono::Duration::days(40));

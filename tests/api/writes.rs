@@ -137,6 +137,17 @@ async fn roles_are_enforced_on_every_task_write(backend: Backend) {
         "PENDING",
         "a client opens a service request"
     );
+    // Everything below is refused: the tasks it aims at and the change log
+    // must stand as they are now.
+    let (theirs, _) = task_with_status(&app, &app.worker(2), "ASSIGNED").await;
+    let (own, _) = task_with_status(&app, &app.worker(1), "IN_PROGRESS").await;
+    let (pending, _) = task_with_status(&app, &app.admin(), "PENDING").await;
+    let targets = [&theirs, &own, &pending];
+    let mut states_before = Vec::new();
+    for id in targets {
+        states_before.push(task_state(&app, id).await);
+    }
+    let changes_before = app.change_count().await;
     assert_eq!(
         run_create(app.client(1), building3.clone())
             .await
@@ -157,7 +168,6 @@ async fn roles_are_enforced_on_every_task_write(backend: Backend) {
     );
 
     // worker1 may not touch worker2's task, nor edit the title of their own.
-    let (theirs, _) = task_with_status(&app, &app.worker(2), "ASSIGNED").await;
     let code = refused(
         &app,
         &app.worker(1),
@@ -167,7 +177,6 @@ async fn roles_are_enforced_on_every_task_write(backend: Backend) {
     )
     .await;
     assert!(code == "FORBIDDEN" || code == "NOT_FOUND", "{code}");
-    let (own, _) = task_with_status(&app, &app.worker(1), "IN_PROGRESS").await;
     let code = refused(
         &app,
         &app.worker(1),
@@ -221,7 +230,6 @@ async fn roles_are_enforced_on_every_task_write(backend: Backend) {
         .await,
         "BAD_USER_INPUT"
     );
-    let (pending, _) = task_with_status(&app, &app.admin(), "PENDING").await;
     assert_eq!(
         refused(
             &app,
@@ -233,11 +241,15 @@ async fn roles_are_enforced_on_every_task_write(backend: Backend) {
         .await,
         "BAD_USER_INPUT"
     );
-    let before = task_state(&app, &own).await;
+    let mut states_after = Vec::new();
+    for id in targets {
+        states_after.push(task_state(&app, id).await);
+    }
+    assert_eq!(states_after, states_before, "refusals stored nothing");
     assert_eq!(
-        before["progress"].as_i64().map(|p| p < 100),
-        Some(true),
-        "refusals stored nothing"
+        app.change_count().await,
+        changes_before,
+        "nor logged anything"
     );
 
     let deleted = write(
@@ -519,11 +531,25 @@ async fn a_replayed_client_mutation_id_returns_the_first_result_and_writes_nothi
     let app = spawn_app(backend).await;
     let admin = app.admin();
     let (id, version) = task_with_status(&app, &admin, "IN_PROGRESS").await;
-    let query = "mutation($id: ID!) { updateTaskProgress(id: $id, progress: 77, clientMutationId: \"m-1\") { outcome version } }";
-    let first = app.graphql(Some(&admin), query, json!({ "id": id })).await;
-    let second = app.graphql(Some(&admin), query, json!({ "id": id })).await;
+    let query = "mutation($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p, clientMutationId: \"m-1\") { outcome version snapshot } }";
+    let first = app
+        .graphql(Some(&admin), query, json!({ "id": id, "p": 77 }))
+        .await;
+    let before_replay = task_state(&app, &id).await;
+    // The same id with another value: a replay of what was sent, whatever
+    // it says now, answers the first result and writes nothing.
+    let second = app
+        .graphql(Some(&admin), query, json!({ "id": id, "p": 33 }))
+        .await;
     assert_eq!(first.ok(), second.ok());
-    assert_eq!(task_state(&app, &id).await["version"], version + 1);
+    assert_eq!(
+        second.ok()["updateTaskProgress"]["snapshot"]["progress"],
+        77
+    );
+    let after_replay = task_state(&app, &id).await;
+    assert_eq!(after_replay, before_replay, "the replay wrote nothing");
+    assert_eq!(after_replay["version"], version + 1);
+    assert_eq!(after_replay["progress"], 77);
 
     let new_id = uuid::Uuid::now_v7().to_string();
     let create = "mutation($id: ID!, $b: ID!) { createTask(input: { id: $id, buildingId: $b, title: \"Offline\" }) { outcome version } }";

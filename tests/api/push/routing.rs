@@ -1,8 +1,6 @@
 //! Routing: who is told what, and when — building scoping, quiet hours,
 //! burst folding, clock events for admins who opted in, overdue tasks.
 
-use std::time::Duration;
-
 use chrono::{Timelike, Utc};
 use entity::enums::{NotificationCategory, NotificationStatus};
 use serde_json::json;
@@ -15,6 +13,7 @@ use crate::helpers::{Backend, PROGRESS, TestApp};
 
 const CLIENT1_PHONE: &str = "ExponentPushToken[client1-phone-000000]";
 const CLIENT2_PHONE: &str = "ExponentPushToken[client2-phone-000000]";
+const WORKER2_PHONE: &str = "ExponentPushToken[worker2-phone-000000]";
 
 async fn raise_alert(app: &TestApp, building: usize, severity: &str, message: &str) {
     let raise = "mutation($b: ID!, $s: AlertSeverity!, $m: String!) { raiseComplianceAlert(input: { buildingId: $b, severity: $s, message: $m }) { outcome } }";
@@ -128,8 +127,11 @@ async fn ten_progress_updates_within_the_window_are_one_notification(backend: Ba
         rows[0].body
     );
     assert_eq!(rows[0].priority, 5, "routine");
-    // Nothing else turns up after the window.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every update has been routed, and all of them folded into that one
+    // row: no other row exists, sent or still waiting for its window.
+    wait_routed(&app).await;
+    let all = notifications_of(&app, app.demo.clients[0]).await;
+    assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(seen.lock().unwrap().answered.len(), 1);
 }
 
@@ -177,6 +179,27 @@ async fn quiet_hours_hold_a_normal_push_and_pass_a_critical_one(backend: Backend
 async fn clock_events_reach_only_admins_who_opted_in(backend: Backend) {
     let (app, _seen, _apns) = app_with_providers(backend, Script::Accept, |_| {}).await;
     register(&app, &app.admin(), "EXPO", ADMIN_PHONE).await;
+    // Others with a phone who opted in too: a client of the building and a
+    // fellow worker, neither of them an administrator.
+    register(&app, &app.client(1), "EXPO", CLIENT1_PHONE).await;
+    register(&app, &app.worker(2), "EXPO", WORKER2_PHONE).await;
+    for token in [app.client(1), app.worker(2)] {
+        let opted = app
+            .graphql(
+                Some(&token),
+                "mutation { updateNotificationPreferences(preferences: [{ category: CLOCK_EVENT, enabled: true }]) { category enabled } }",
+                json!({}),
+            )
+            .await;
+        let preferences = opted.ok()["updateNotificationPreferences"].clone();
+        assert!(
+            preferences
+                .as_array()
+                .expect("preferences")
+                .contains(&json!({ "category": "CLOCK_EVENT", "enabled": true })),
+            "{preferences}"
+        );
+    }
     // worker1 starts the day clocked in (demo data).
     app.query(&app.worker(1), "mutation { clockOut { outcome } }")
         .await
@@ -212,7 +235,14 @@ async fn clock_events_reach_only_admins_who_opted_in(backend: Backend) {
             .unwrap()
             .ends_with(&format!("workers/{}", app.demo.workers[0]))
     );
-    assert!(notifications_of(&app, app.demo.workers[0]).await.is_empty());
+    wait_routed(&app).await;
+    for (who, user) in [
+        ("the worker who clocked", app.demo.workers[0]),
+        ("a client who opted in", app.demo.clients[0]),
+        ("a worker who opted in", app.demo.workers[1]),
+    ] {
+        assert!(notifications_of(&app, user).await.is_empty(), "{who}");
+    }
 }
 
 async fn a_task_falling_due_unfinished_is_announced_to_admins(backend: Backend) {
@@ -237,7 +267,14 @@ async fn a_task_falling_due_unfinished_is_announced_to_admins(backend: Backend) 
     assert_eq!(row.category, NotificationCategory::TaskOverdue);
     assert_eq!(row.body, "Reset the breaker");
     assert_eq!(row.data["url"], format!("fieldsync://tasks/{id}"));
-    assert!(notifications_of(&app, app.demo.workers[0]).await.is_empty());
+    wait_routed(&app).await;
+    for (who, user) in [
+        ("the worker who clocked", app.demo.workers[0]),
+        ("a client who opted in", app.demo.clients[0]),
+        ("a worker who opted in", app.demo.workers[1]),
+    ] {
+        assert!(notifications_of(&app, user).await.is_empty(), "{who}");
+    }
 }
 
 crate::on_both_backends!(
