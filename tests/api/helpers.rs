@@ -55,11 +55,25 @@ macro_rules! on_both_backends {
             async fn $name() {
                 match $crate::helpers::Backend::postgres() {
                     Some(backend) => super::$name(backend).await,
-                    None => eprintln!("skipped: FIELDSYNC_TEST_POSTGRES_URL is not set"),
+                    None => $crate::helpers::skip("FIELDSYNC_TEST_POSTGRES_URL is not set"),
                 }
             })*
         }
     };
+}
+
+/// Skips a test whose environment is missing, saying why; fails it instead
+/// under CI (`CI` set) or when PostgreSQL was asked for
+/// (`FIELDSYNC_TEST_POSTGRES_URL` set), so a machine missing what the
+/// suite needs cannot pass by skipping.
+pub fn skip(why: &str) {
+    let demanded = ["CI", "FIELDSYNC_TEST_POSTGRES_URL"]
+        .into_iter()
+        .find(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
+    if let Some(var) = demanded {
+        panic!("{why}, but {var} is set: this run must not skip");
+    }
+    eprintln!("skipped: {why}");
 }
 
 /// A running server and what tests need to talk to it.
