@@ -8,9 +8,10 @@
 //! later find a row below N. SQLite has one writer at a time, so that holds
 //! by construction. PostgreSQL hands out sequence values at insert time, so
 //! two transactions could commit out of order; every writer therefore takes a
-//! transaction-scoped advisory lock just before inserting its change row and
-//! keeps it until commit, which serialises the (short) tail of write
-//! transactions and makes seq order commit order.
+//! transaction-scoped advisory lock ([`lock`]) and keeps it until commit,
+//! which makes seq order commit order. The write path takes it as its
+//! transaction begins, before any row lock, so locks are always taken in
+//! one order: the change log, then rows.
 
 pub mod cursor;
 pub mod retention;
@@ -129,8 +130,13 @@ pub struct NewChange {
     pub client_mutation_id: Option<String>,
 }
 
-/// Appends a change in the caller's transaction; returns its seq.
-pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64> {
+/// Takes the change-log lock for the rest of the caller's transaction on
+/// PostgreSQL (SQLite's IMMEDIATE transaction already holds the one write
+/// lock). A write transaction takes it first, before any row lock: taken
+/// only at its first change row, after row locks, it let an atomic batch
+/// and a single write each hold what the other waited for (deadlock).
+/// Taking it again later in the same transaction is free.
+pub async fn lock(db: &impl ConnectionTrait) -> Result<()> {
     if db.get_database_backend() == DbBackend::Postgres {
         db.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -138,6 +144,14 @@ pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64>
             [CHANGELOG_LOCK_KEY.into()],
         ))
         .await?;
+    }
+    Ok(())
+}
+
+/// Appends a change in the caller's transaction; returns its seq.
+pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        lock(db).await?;
         // Delivered at commit to every instance listening.
         db.execute_raw(Statement::from_string(
             DbBackend::Postgres,

@@ -67,6 +67,9 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     /// Origins allowed by CORS; empty allows none, `["*"]` allows any.
     pub cors_origins: Vec<String>,
+    /// Behind a proxy you trust: take the client's address (for sign-in
+    /// limits) from the last `X-Forwarded-For` entry instead of the peer.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerSettings {
@@ -76,6 +79,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             cors_origins: Vec::new(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -166,6 +170,15 @@ pub struct AuthSettings {
     pub public_keys: Vec<PublicKeySettings>,
     /// A JWKS document on disk, consulted by `kid` after `public_keys`.
     pub jwks_file: Option<PathBuf>,
+    /// Logins per email (known or not) per minute, as a burst that refills
+    /// evenly; beyond it `RATE_LIMITED`.
+    pub sign_ins_per_email_per_minute: u32,
+    /// Logins and refreshes per client address per minute, likewise.
+    pub sign_ins_per_address_per_minute: u32,
+    /// Password checks (argon2) running at once; 0 means one per core.
+    pub password_checks_at_once: usize,
+    /// How long a login waits for a password check turn before `RATE_LIMITED`.
+    pub password_check_wait_ms: u64,
 }
 
 impl Default for AuthSettings {
@@ -180,6 +193,10 @@ impl Default for AuthSettings {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             public_keys: Vec::new(),
             jwks_file: None,
+            sign_ins_per_email_per_minute: 5,
+            sign_ins_per_address_per_minute: 60,
+            password_checks_at_once: 0,
+            password_check_wait_ms: 2000,
         }
     }
 }

@@ -28,6 +28,13 @@ pub enum Error {
     /// provider). `UNAVAILABLE`.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many attempts, or too much work waiting; try again after
+    /// `retry_after`. `RATE_LIMITED`.
+    #[error("too many attempts; try again in {} s", retry_after_secs(*.retry_after))]
+    RateLimited {
+        /// How long until an attempt can succeed.
+        retry_after: std::time::Duration,
+    },
     /// A sync cursor older than the change-log retention. `CURSOR_EXPIRED`.
     #[error("the sync cursor is older than the change-log retention; reload in full")]
     CursorExpired,
@@ -48,6 +55,7 @@ impl Error {
             Error::NotFound(_) => "NOT_FOUND",
             Error::BadUserInput(_) => "BAD_USER_INPUT",
             Error::Unavailable(_) => "UNAVAILABLE",
+            Error::RateLimited { .. } => "RATE_LIMITED",
             Error::CursorExpired => "CURSOR_EXPIRED",
             Error::Database(_) | Error::Internal(_) => "INTERNAL",
         }
@@ -66,6 +74,15 @@ impl Error {
         }
     }
 
+    /// Whole seconds until a rate-limited attempt can succeed (at least 1),
+    /// for `extensions.retryAfterSeconds`.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after } => Some(retry_after_secs(*retry_after)),
+            _ => None,
+        }
+    }
+
     /// Shorthand for [`Error::BadUserInput`].
     pub fn bad_input(message: impl Into<String>) -> Self {
         Error::BadUserInput(message.into())
@@ -75,4 +92,9 @@ impl Error {
     pub fn forbidden(message: impl Into<String>) -> Self {
         Error::Forbidden(message.into())
     }
+}
+
+/// A wait in whole seconds, rounded up, at least 1.
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }

@@ -15,6 +15,7 @@ pub mod mutation;
 pub mod objects;
 pub mod query;
 pub mod renderings;
+pub mod storable;
 pub mod subscription;
 pub mod write_inputs;
 
@@ -38,6 +39,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(32)
     .limit_directives(16)
+    .extension(storable::StorableText)
     .data(state);
     if !limits.introspection {
         builder = builder.disable_introspection();

@@ -75,10 +75,12 @@ impl AppState {
         let writer = domain::operations::Writer::new(db.clone(), committed);
         let push = push::Senders::from_settings(&settings.push, None)
             .context("push notifications cannot start")?;
+        let sign_ins = Arc::new(auth::throttle::SignInThrottle::new(&settings.auth));
         Ok(Self {
             db,
             settings: Arc::new(settings),
             tokens: Arc::new(tokens),
+            sign_ins,
             writer,
             hub,
             push,
@@ -152,6 +154,8 @@ impl Application {
         );
         let router = http::router(self.state, self.shutdown.clone());
         let shutdown = self.shutdown;
+        // Sign-in limits count per client address.
+        let router = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await

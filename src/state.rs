@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::TokenService;
+use crate::auth::throttle::SignInThrottle;
 use crate::config::Settings;
 use crate::domain::operations::Writer;
 use crate::events::hub::Hub;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Issues and verifies access tokens.
     pub tokens: Arc<TokenService>,
+    /// Limits on sign-in attempts and password checks.
+    pub sign_ins: Arc<SignInThrottle>,
     /// Begins and commits every write, and wakes the hub after each commit.
     pub writer: Writer,
     /// Broadcasts committed changes to this instance's subscribers.

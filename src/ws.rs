@@ -36,8 +36,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -45,6 +45,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::facts::Facts;
 use crate::graphql::AppSchema;
+use crate::graphql::context::client_address;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
 use crate::graphql::renderings::Renderings;
 use crate::state::AppState;
@@ -99,6 +100,8 @@ pub fn routes(app: AppState, schema: AppSchema, shutdown: CancellationToken) -> 
 /// refuses with 400 before the upgrade otherwise.
 async fn upgrade(
     State(state): State<WsState>,
+    extensions: Extensions,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
@@ -116,6 +119,11 @@ async fn upgrade(
         );
     };
     let limits = &state.app.settings.ws;
+    let address = client_address(
+        &extensions,
+        &headers,
+        state.app.settings.server.trust_forwarded_for,
+    );
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
@@ -123,7 +131,7 @@ async fn upgrade(
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| connection::serve(socket, protocol, state))
+        .on_upgrade(move |socket| connection::serve(socket, protocol, state, address))
 }
 
 /// A refusal before the upgrade: a status and one coded GraphQL error.

@@ -10,15 +10,17 @@ use entity::{refresh_token, user};
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::password;
+use super::throttle::SignInThrottle;
 use super::tokens::{IssuedToken, TokenService};
 use crate::config::AuthSettings;
+use crate::db::begin_write;
 use crate::error::{Error, Result};
 
 /// What login and refresh hand back.
@@ -39,15 +41,30 @@ fn bad_credentials() -> Error {
     Error::Unauthenticated("invalid email or password".into())
 }
 
+/// Where a sign-in comes from and what it may spend.
+pub struct SignIn<'a> {
+    /// The issuer of tokens.
+    pub tokens: &'a TokenService,
+    /// Token lifetimes.
+    pub settings: &'a AuthSettings,
+    /// The process's sign-in limits.
+    pub throttle: &'a SignInThrottle,
+    /// The client's address, when known.
+    pub address: Option<std::net::IpAddr>,
+}
+
 /// Checks the password and opens a new session (a new refresh-token family).
-pub async fn login<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    tokens: &TokenService,
-    settings: &AuthSettings,
+/// Attempts count against the email's and the address's quotas, and the
+/// password check waits its turn (`RATE_LIMITED` when either runs out).
+pub async fn login(
+    db: &DatabaseConnection,
+    sign_in: &SignIn<'_>,
     email: &str,
     password: &str,
 ) -> Result<Session> {
     let email = email.trim().to_lowercase();
+    sign_in.throttle.attempt(sign_in.address, Some(&email))?;
+    let _turn = sign_in.throttle.password_check().await?;
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email))
         .one(db)
@@ -68,22 +85,25 @@ pub async fn login<C: ConnectionTrait + TransactionTrait>(
         Some(user) if matches && user.active && user.deleted_at.is_none() => user,
         _ => return Err(bad_credentials()),
     };
-    let txn = db.begin().await?;
-    let session = open(&txn, tokens, settings, user, Uuid::now_v7()).await?;
+    let txn = begin_write(db).await?;
+    let session = open(&txn, sign_in, user, Uuid::now_v7()).await?;
     txn.commit().await?;
     tracing::info!(user.id = %session.user.id, "login");
     Ok(session)
 }
 
-/// Exchanges a refresh token for a new session in the same family.
-pub async fn refresh<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    tokens: &TokenService,
-    settings: &AuthSettings,
+/// Exchanges a refresh token for a new session in the same family. It
+/// writes, so it takes the write lock before it reads (SQLite would
+/// otherwise refuse the upgrade of a read under concurrent writers, and a
+/// racing reuse would escape detection).
+pub async fn refresh(
+    db: &DatabaseConnection,
+    sign_in: &SignIn<'_>,
     presented: &str,
 ) -> Result<Session> {
+    sign_in.throttle.attempt(sign_in.address, None)?;
     let rejected = || Error::Unauthenticated("refresh token is not valid".into());
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(digest(presented)))
         .one(&txn)
@@ -103,8 +123,8 @@ pub async fn refresh<C: ConnectionTrait + TransactionTrait>(
         .exec(&txn)
         .await?;
     if claimed.rows_affected == 0 {
-        txn.rollback().await?;
-        revoke_family(db, row.family_id).await?;
+        revoke_family(&txn, row.family_id).await?;
+        txn.commit().await?;
         tracing::warn!(user.id = %row.user_id, "refresh token reused; family revoked");
         return Err(rejected());
     }
@@ -113,32 +133,35 @@ pub async fn refresh<C: ConnectionTrait + TransactionTrait>(
         .await?
         .filter(|u| u.active && u.deleted_at.is_none())
         .ok_or_else(|| Error::Unauthenticated("account is not active".into()))?;
-    let session = open(&txn, tokens, settings, user, row.family_id).await?;
+    let session = open(&txn, sign_in, user, row.family_id).await?;
     txn.commit().await?;
     Ok(session)
 }
 
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored.
-pub async fn logout(db: &impl ConnectionTrait, presented: &str) -> Result<()> {
+pub async fn logout(db: &DatabaseConnection, presented: &str) -> Result<()> {
+    let txn = begin_write(db).await?;
     if let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(digest(presented)))
-        .one(db)
+        .one(&txn)
         .await?
     {
-        revoke_family(db, row.family_id).await?;
+        revoke_family(&txn, row.family_id).await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 
 /// Issues an access token and stores a new refresh token in `family`.
 async fn open(
     db: &impl ConnectionTrait,
-    tokens: &TokenService,
-    settings: &AuthSettings,
+    sign_in: &SignIn<'_>,
     user: user::Model,
     family: Uuid,
 ) -> Result<Session> {
-    let access = tokens
+    let settings = sign_in.settings;
+    let access = sign_in
+        .tokens
         .issue(user.id, user.org_id, user.role)
         .map_err(|e| Error::Internal(format!("signing failed: {e}")))?;
     let mut bytes = [0u8; 32];

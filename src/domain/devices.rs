@@ -1,17 +1,24 @@
 //! Push devices: a user registers the token of each phone the app runs on.
 //! Registering is idempotent per token, and a token that moves to another
-//! user (a shared phone, a new login) moves with it rather than being shared.
+//! user of the same organisation (a shared phone, a new login) moves with
+//! it rather than being shared; what was queued for the old owner is
+//! cancelled, so it never reaches the new one. A token another
+//! organisation holds active is refused: only a sign-out there
+//! (`unregisterDevice`, or the provider reporting the token dead) frees it,
+//! so nobody can take over a phone of another tenant by its token.
 
 use chrono::Utc;
-use entity::device;
-use entity::enums::PushProvider;
+use entity::enums::{NotificationStatus, PushProvider};
 use entity::ids::DeviceId;
+use entity::{device, notification};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 
 use crate::auth::Principal;
+use crate::db::begin_write;
 use crate::error::{Error, Result};
 
 /// A phone to register.
@@ -64,11 +71,22 @@ fn check(new: &NewDevice) -> Result<()> {
 
 /// Registers (or refreshes, or takes over) a device for the caller.
 pub async fn register(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     principal: &Principal,
     new: NewDevice,
 ) -> Result<device::Model> {
     check(&new)?;
+    let txn = begin_write(db).await?;
+    let registered = register_in(&txn, principal, new).await?;
+    txn.commit().await?;
+    Ok(registered)
+}
+
+async fn register_in(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    new: NewDevice,
+) -> Result<device::Model> {
     let now = Utc::now();
     let token = new.token.trim().to_owned();
     if let Some(existing) = device::Entity::find()
@@ -76,8 +94,14 @@ pub async fn register(
         .one(db)
         .await?
     {
+        if existing.org_id != principal.org_id && existing.active {
+            return Err(Error::forbidden(
+                "this push token is registered in another organisation; sign out there first",
+            ));
+        }
         if existing.user_id != principal.user_id {
             tracing::info!(device.id = %existing.id, "push token moved to another user");
+            cancel_queued(db, &existing, now).await?;
         }
         let mut row = existing;
         row.org_id = principal.org_id;
@@ -106,6 +130,33 @@ pub async fn register(
         last_seen_at: now,
     };
     Ok(row.into_active_model().reset_all().insert(db).await?)
+}
+
+/// Cancels what is waiting for a device's previous owner.
+async fn cancel_queued(
+    db: &impl ConnectionTrait,
+    device: &device::Model,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Cancelled),
+        )
+        .col_expr(
+            notification::Column::Error,
+            Expr::value("the device moved to another user"),
+        )
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
+        .filter(notification::Column::DeviceId.eq(device.id))
+        .filter(notification::Column::UserId.eq(device.user_id))
+        .filter(
+            notification::Column::Status
+                .is_in([NotificationStatus::Pending, NotificationStatus::Sending]),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Stops pushing to one of the caller's devices; false when they have no

@@ -37,6 +37,8 @@ pub struct Facts {
     pub inactive: bool,
     /// A worker status that holds a location.
     pub located: bool,
+    /// A user who shares their location.
+    pub shares_location: bool,
 }
 
 impl Facts {
@@ -70,6 +72,7 @@ impl Facts {
                 id: Some(u.id.into_uuid()),
                 deleted: u.deleted_at.is_some(),
                 inactive: !u.active,
+                shares_location: u.location_sharing,
                 ..Facts::default()
             }),
             EntityType::WorkerStatus => WorkerStatus::deserialize(snapshot).map(|s| Facts {
@@ -139,6 +142,7 @@ struct InBuilding {
 struct User {
     id: UserId,
     active: bool,
+    location_sharing: bool,
     deleted_at: Option<IgnoredAny>,
 }
 
@@ -327,7 +331,7 @@ mod tests {
         };
         let read = facts(EntityType::User, &person);
         assert_eq!(read.id, Some(person.id.into_uuid()));
-        assert!(read.inactive && read.deleted);
+        assert!(read.inactive && read.deleted && read.shares_location);
         let status = worker_status::Model {
             worker_id: person.id,
             org_id,

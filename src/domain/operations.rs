@@ -20,7 +20,7 @@ use super::worker_writes::{self, GeoPoint};
 use super::writes::{ConflictResolution, ConflictStrategy, Outcome, Written};
 use super::{conflicts, idempotency, revert, versioned};
 use crate::auth::Principal;
-use crate::changelog::CommitSignal;
+use crate::changelog::{self, CommitSignal};
 use crate::db;
 use crate::error::{Error, Result};
 
@@ -171,9 +171,13 @@ impl Writer {
     }
 
     /// Begins a write transaction for several operations (an atomic batch).
+    /// On PostgreSQL it takes the change-log lock first, so that every
+    /// write takes its locks in one order (see [`changelog::lock`]).
     pub async fn begin(&self) -> Result<WriteTransaction> {
+        let txn = db::begin_write(&self.db).await?;
+        changelog::lock(&txn).await?;
         Ok(WriteTransaction {
-            txn: db::begin_write(&self.db).await?,
+            txn,
             committed: self.committed.clone(),
         })
     }

@@ -89,10 +89,13 @@ pub async fn get(
 }
 
 /// Whether a user reached through another entity (a task's assignee or
-/// creator) may be shown to the viewer: clients never see other clients.
+/// creator) may be shown to the viewer, under the rule of [`visible`]:
+/// administrators see everyone of their organisation; others see
+/// themselves, administrators and workers (a worker reached through a task
+/// the viewer sees works in the viewer's buildings), never a client.
 pub fn visible_by_reference(viewer: &Principal, user: &user::Model) -> bool {
     user.org_id == viewer.org_id
-        && !(viewer.role == Role::Client && user.role == Role::Client && user.id != viewer.user_id)
+        && (viewer.is_admin() || user.id == viewer.user_id || user.role != Role::Client)
 }
 
 /// Whether the viewer may read the user's email address.

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::facts::Facts;
 use super::scope::BuildingScope;
-use super::users;
+use super::{users, workers};
 use crate::auth::Principal;
 use crate::changelog::{self, priority};
 use crate::error::Result;
@@ -60,11 +60,26 @@ pub struct View {
     principal: Principal,
     scope: BuildingScope,
     users: HashSet<UserId>,
+    /// The workers who share their location, as of `sharing_as_of`; a
+    /// live feed keeps it current with [`View::observe`].
+    sharing: HashSet<UserId>,
+    /// The newest change when `sharing` was read.
+    sharing_as_of: i64,
 }
+
+/// A time entry's location fields, hidden under the same rule as a
+/// status's (`priority::LOCATION_FIELDS`).
+const TIME_ENTRY_LOCATION_FIELDS: [&str; 4] = [
+    "clock_in_latitude",
+    "clock_in_longitude",
+    "clock_out_latitude",
+    "clock_out_longitude",
+];
 
 impl View {
     /// The view of a caller, read from their assignments and links.
     pub async fn of(db: &impl ConnectionTrait, principal: &Principal) -> Result<Self> {
+        let sharing_as_of = changelog::newest_seq(db).await?;
         Ok(Self {
             principal: *principal,
             scope: BuildingScope::of(db, principal).await?,
@@ -72,7 +87,28 @@ impl View {
                 .await?
                 .into_iter()
                 .collect(),
+            sharing: workers::sharing_location(db, principal).await?,
+            sharing_as_of,
         })
+    }
+
+    /// Keeps the view current with a change newer than it: a worker who
+    /// turns location sharing on or off (a live feed calls this for every
+    /// row of the organisation, before its own filters).
+    pub fn observe(&mut self, row: &change::Model) {
+        if row.entity_type != EntityType::User
+            || row.seq <= self.sharing_as_of
+            || row.org_id != self.principal.org_id
+        {
+            return;
+        }
+        let user = UserId::from(row.entity_id);
+        let facts = Facts::of(row.entity_type, &row.snapshot);
+        if facts.shares_location && !facts.deleted {
+            self.sharing.insert(user);
+        } else {
+            self.sharing.remove(&user);
+        }
     }
 
     /// Reads the previous snapshots [`View::present`] will need for `rows`
@@ -301,26 +337,47 @@ impl View {
         }
     }
 
-    /// Removes what the caller's role may not read from a visible snapshot.
-    pub fn redact(&self, entity_type: EntityType, mut snapshot: Value) -> Value {
-        let p = &self.principal;
-        let hidden: &[&str] = match entity_type {
-            EntityType::User
-                if !p.is_admin()
-                    && Facts::of(entity_type, &snapshot).id != Some(p.user_id.into_uuid()) =>
-            {
-                &["email", "location_sharing"]
-            }
-            EntityType::WorkerStatus if p.role == Role::Client => &priority::LOCATION_FIELDS,
-            _ => &[],
-        };
-        if let Some(object) = snapshot.as_object_mut() {
-            for field in hidden {
-                object.remove(*field);
-            }
-        }
-        snapshot
+    /// Removes what the caller may not read from a visible snapshot.
+    pub fn redact(&self, entity_type: EntityType, snapshot: Value) -> Value {
+        redact(&self.principal, entity_type, snapshot, |worker| {
+            self.sharing.contains(&worker)
+        })
     }
+}
+
+/// Removes from a visible snapshot what the viewer's typed fields do not
+/// show: another user's email and sharing setting (from non-administrators)
+/// and a worker's locations, current or recorded, unless
+/// [`workers::may_see_location`] (`shares_now` tells whether a worker
+/// shares now).
+pub fn redact(
+    viewer: &Principal,
+    entity_type: EntityType,
+    mut snapshot: Value,
+    shares_now: impl Fn(UserId) -> bool,
+) -> Value {
+    let location_hidden = || {
+        !Facts::of(entity_type, &snapshot)
+            .worker
+            .is_some_and(|worker| workers::may_see_location(viewer, worker, shares_now(worker)))
+    };
+    let hidden: &[&str] = match entity_type {
+        EntityType::User
+            if !viewer.is_admin()
+                && Facts::of(entity_type, &snapshot).id != Some(viewer.user_id.into_uuid()) =>
+        {
+            &["email", "location_sharing"]
+        }
+        EntityType::WorkerStatus if location_hidden() => &priority::LOCATION_FIELDS,
+        EntityType::TimeEntry if location_hidden() => &TIME_ENTRY_LOCATION_FIELDS,
+        _ => &[],
+    };
+    if let Some(object) = snapshot.as_object_mut() {
+        for field in hidden {
+            object.remove(*field);
+        }
+    }
+    snapshot
 }
 
 /// The newest snapshot of each listed entity.

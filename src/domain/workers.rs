@@ -3,13 +3,15 @@
 //! themself, and only while the worker shares it; clients see who is on site
 //! and their status, never where exactly.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::ids::{BuildingId, UserId};
 use entity::{time_entry, user, worker_status};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::pagination::{Page, PageRequest, paginate};
 use super::scope::{BuildingScope, in_org};
@@ -30,7 +32,30 @@ pub struct StatusView {
 
 /// Whether the viewer may see where the worker is or was.
 pub fn location_visible(viewer: &Principal, worker: &user::Model) -> bool {
-    worker.location_sharing && (viewer.is_admin() || viewer.user_id == worker.id)
+    may_see_location(viewer, worker.id, worker.location_sharing)
+}
+
+/// The one location rule, for typed fields and snapshots alike: only while
+/// the worker shares now (whenever the location was recorded), and only to
+/// administrators and the worker themself.
+pub fn may_see_location(viewer: &Principal, worker: UserId, shares_now: bool) -> bool {
+    shares_now && (viewer.is_admin() || viewer.user_id == worker)
+}
+
+/// The workers of the viewer's organisation who share their location now.
+pub async fn sharing_location(
+    db: &impl ConnectionTrait,
+    viewer: &Principal,
+) -> Result<HashSet<UserId>> {
+    Ok(in_org::<user::Entity>(viewer)
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::LocationSharing.eq(true))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// Statuses the caller may see: administrators all workers, workers their

@@ -240,6 +240,7 @@ impl Feed {
         if row.org_id != self.principal.org_id {
             return Ok(());
         }
+        self.view.observe(row);
         let mine = self.concerns_my_assignments(row);
         if mine {
             // The subscriber's buildings changed: see the world anew.

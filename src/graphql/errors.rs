@@ -17,6 +17,9 @@ impl From<Error> for async_graphql::Error {
         }
         let mut extensions = ErrorExtensionValues::default();
         extensions.set("code", error.code());
+        if let Some(secs) = error.retry_after_secs() {
+            extensions.set("retryAfterSeconds", secs);
+        }
         async_graphql::Error {
             message: error.public_message(),
             source: None,

@@ -86,6 +86,7 @@ impl LiveOperation {
         renderings: &Arc<Renderings>,
         db: &DatabaseConnection,
         principal: Principal,
+        address: Option<std::net::IpAddr>,
         mut request: Request,
     ) -> Result<Self, String> {
         // A document that does not parse is left for async-graphql to report.
@@ -107,6 +108,8 @@ impl LiveOperation {
         let request = request
             .data(RequestContext {
                 principal: Some(principal),
+                address,
+                sign_ins: Default::default(),
             })
             .data(Loaders::new(db.clone(), principal.org_id))
             .data(Delivering::Handoff(handoff));

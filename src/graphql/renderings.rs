@@ -159,6 +159,7 @@ impl Rendering {
             .variables(Variables::from_json(variables))
             .data(RequestContext {
                 principal: Some(self.principal),
+                ..RequestContext::default()
             })
             .data(Loaders::new(self.db.clone(), self.principal.org_id))
             .data(Delivering::One(Arc::new(event)));

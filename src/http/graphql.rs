@@ -9,13 +9,13 @@ use async_graphql::{BatchRequest, Request, Response};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse};
 
 use super::HttpState;
 use super::negotiate::{self, BodyTypeError, ResponseType};
 use crate::auth::{Principal, principal};
-use crate::graphql::context::RequestContext;
+use crate::graphql::context::{RequestContext, SignInBudget, client_address};
 use crate::graphql::errors::{
     CODE_BAD_USER_INPUT, coded_error, ensure_codes, is_request_error, response_json,
 };
@@ -48,6 +48,7 @@ impl Reject {
 /// GET /graphql: GraphiQL for browsers, otherwise a query from the URL.
 pub async fn get(
     State(state): State<HttpState>,
+    extensions: Extensions,
     headers: HeaderMap,
     uri: Uri,
 ) -> axum::response::Response {
@@ -76,12 +77,17 @@ pub async fn get(
             );
         }
     };
-    execute(&state, &headers, media, BatchRequest::Single(request), true).await
+    let from = Sender {
+        headers: &headers,
+        extensions: &extensions,
+    };
+    execute(&state, from, media, BatchRequest::Single(request), true).await
 }
 
 /// POST /graphql: a JSON body with `query`, `variables`, `operationName`.
 pub async fn post(
     State(state): State<HttpState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Body,
 ) -> axum::response::Response {
@@ -150,13 +156,23 @@ pub async fn post(
             );
         }
     }
-    execute(&state, &headers, media, batch, false).await
+    let from = Sender {
+        headers: &headers,
+        extensions: &extensions,
+    };
+    execute(&state, from, media, batch, false).await
+}
+
+/// Who sent a request: its headers and the connection's extensions.
+struct Sender<'a> {
+    headers: &'a HeaderMap,
+    extensions: &'a Extensions,
 }
 
 /// Authenticates, checks the operations and runs them.
 async fn execute(
     state: &HttpState,
-    headers: &HeaderMap,
+    from: Sender<'_>,
     media: ResponseType,
     batch: BatchRequest,
     is_get: bool,
@@ -199,7 +215,7 @@ async fn execute(
         }
         public_only &= info.public_only;
     }
-    let principal = match authenticate(state, headers).await {
+    let principal = match authenticate(state, from.headers).await {
         Ok(principal) => principal,
         // A stale token must not block the refresh that replaces it.
         Err(_) if public_only => None,
@@ -212,9 +228,19 @@ async fn execute(
             return response;
         }
     };
+    let context = RequestContext {
+        principal,
+        address: client_address(
+            from.extensions,
+            from.headers,
+            state.app.settings.server.trust_forwarded_for,
+        ),
+        // One budget for the whole batch.
+        sign_ins: SignInBudget::default(),
+    };
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
-        let mut request = request.data(RequestContext { principal });
+        let mut request = request.data(context.clone());
         if let Some(p) = &principal {
             request = request.data(Loaders::new(state.app.db.clone(), p.org_id));
         }

@@ -88,7 +88,12 @@ async fn send_due(
     let mut sendable = Vec::new();
     let mut messages = Vec::new();
     for row in &claimed {
-        match devices.iter().find(|d| d.id == row.device_id && d.active) {
+        // Only while the device is still its user's: a token that moved to
+        // someone else since must not carry this user's text to them.
+        let owned = |d: &&device::Model| {
+            d.id == row.device_id && d.active && d.user_id == row.user_id && d.org_id == row.org_id
+        };
+        match devices.iter().find(owned) {
             Some(device) => {
                 messages.push(Message {
                     to: device.token.clone(),
@@ -106,7 +111,7 @@ async fn send_due(
                 });
                 sendable.push(row);
             }
-            // Signed out (or rejected) since it was queued.
+            // Signed out, rejected or moved to another user since it was queued.
             None => {
                 finish(db, row, NotificationStatus::Cancelled, None).await?;
             }

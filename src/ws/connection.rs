@@ -17,6 +17,7 @@
 //!   or the database failed during init.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use async_graphql::Request;
@@ -66,6 +67,8 @@ struct Connection {
     tasks: JoinSet<String>,
     /// When the peer last sent anything (a pong frame counts).
     last_seen: Instant,
+    /// The client's address, for sign-in limits.
+    address: Option<IpAddr>,
 }
 
 /// Serves one upgraded socket until it closes. The socket is split before
@@ -75,9 +78,10 @@ pub fn serve(
     socket: WebSocket,
     protocol: Protocol,
     state: WsState,
+    address: Option<IpAddr>,
 ) -> impl Future<Output = ()> + Send {
     let (sink, stream) = socket.split();
-    run(sink, stream, protocol, state)
+    run(sink, stream, protocol, state, address)
 }
 
 async fn run(
@@ -85,6 +89,7 @@ async fn run(
     mut stream: SplitStream<WebSocket>,
     protocol: Protocol,
     state: WsState,
+    address: Option<IpAddr>,
 ) {
     let settings = state.app.settings.ws.clone();
     let (sends, writer) = SendQueue::start(
@@ -100,6 +105,7 @@ async fn run(
         operations: HashMap::new(),
         tasks: JoinSet::new(),
         last_seen: Instant::now(),
+        address,
         settings,
     };
     let init_deadline = Instant::now() + Duration::from_millis(connection.settings.init_timeout_ms);
@@ -147,7 +153,7 @@ async fn run(
                     },
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) | None => {
-                        sends.close(1000, "");
+                        sends.echo_close();
                         break;
                     }
                     Some(Err(e)) => {
@@ -324,6 +330,7 @@ impl Connection {
             &self.state.renderings,
             &self.state.app.db,
             principal,
+            self.address,
             request,
         );
         let live = match live {

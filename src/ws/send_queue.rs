@@ -33,6 +33,9 @@ struct Closing {
     /// Send what is already queued before the close frame (not for 1013,
     /// where the queue is full precisely because the peer does not read).
     drain: bool,
+    /// The peer closed first: its close frame is answered with the echo
+    /// that tungstenite queued when it read it, not with a frame of ours.
+    echo: bool,
 }
 
 /// Messages waiting for the socket: one FIFO per [`Lane`], the most urgent
@@ -254,6 +257,19 @@ impl SendQueue {
         self.request_close(code, reason, false);
     }
 
+    /// Completes the closing handshake the peer began: its close frame is
+    /// echoed (RFC 6455 §5.5.1), so the client sees a clean close, not 1006.
+    /// Nothing queued is sent after it.
+    pub fn echo_close(&self) {
+        let _ = self.closing.set(Closing {
+            code: 1000,
+            reason: String::new(),
+            drain: false,
+            echo: true,
+        });
+        self.done.cancel();
+    }
+
     /// Resolves when the writer should give up on a write the peer does
     /// not take: at once for a close without draining (the peer is not
     /// reading), after [`CLOSE_GRACE`] for a draining one.
@@ -269,6 +285,7 @@ impl SendQueue {
             code,
             reason: close_reason(reason),
             drain,
+            echo: false,
         });
         self.done.cancel();
     }
@@ -306,6 +323,11 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, sends: SendQueue) {
         return;
     };
     let finish = async {
+        if closing.echo {
+            // tungstenite queued the echo as it read the peer's frame and
+            // refuses frames of ours now; closing the sink flushes it.
+            return sink.close().await;
+        }
         if closing.drain {
             while let Some(message) = sends.pop() {
                 sink.feed(message).await?;

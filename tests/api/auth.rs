@@ -10,7 +10,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TEST_SECRET, TestApp, fixtures, spawn_app};
+use crate::helpers::{
+    Backend, PROGRESS, TEST_SECRET, TestApp, fixtures, spawn_app, spawn_app_with,
+};
 
 const ME: &str = "{ me { id } }";
 
@@ -327,6 +329,264 @@ async fn a_deactivated_user_cannot_log_in_or_refresh(backend: Backend) {
     assert_eq!(refreshed.error_code(), Some("UNAUTHENTICATED"));
 }
 
+/// Two writers change tasks in a loop while a signed-in user refreshes:
+/// session writes wait their turn for the write lock like every other
+/// write, so none answers INTERNAL. Six concurrent refreshes of one token
+/// have exactly one winner; the others are reuse, which revokes the family,
+/// the winner's new token with it.
+async fn refreshes_racing_each_other_and_writers_have_one_winner_and_no_internal(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (url, token, task, stop) =
+                (app.address.clone(), app.admin(), task.clone(), stop.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut codes = Vec::new();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let answer: Value = http
+                        .post(format!("{url}/graphql"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "query": PROGRESS, "variables": { "id": task, "p": (n * 7 + w) % 100 } }))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    if let Some(code) = answer["errors"][0]["extensions"]["code"].as_str() {
+                        codes.push(code.to_owned());
+                    }
+                }
+                codes
+            })
+        })
+        .collect();
+
+    let mut refresh_codes = Vec::new();
+    for round in 0..4 {
+        let email = [
+            "admin@demo.local",
+            "worker1@demo.local",
+            "client1@demo.local",
+            "worker2@demo.local",
+        ][round];
+        let session = login(&app, email, "demo").await;
+        let mut token = session["data"]["login"]["refreshToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login answered {session}"))
+            .to_owned();
+        // A few plain rotations under load first.
+        for _ in 0..5 {
+            let rotated = app.graphql(None, REFRESH, json!({ "t": token })).await;
+            match rotated.body["data"]["refreshSession"]["refreshToken"].as_str() {
+                Some(next) => token = next.to_owned(),
+                None => refresh_codes.push(rotated.error_code().unwrap_or("none").to_owned()),
+            }
+        }
+        let racers = (0..6).map(|_| app.graphql(None, REFRESH, json!({ "t": token })));
+        let answers = futures_util::future::join_all(racers).await;
+        let winners: Vec<&str> = answers
+            .iter()
+            .filter_map(|a| a.body["data"]["refreshSession"]["refreshToken"].as_str())
+            .collect();
+        let losers: Vec<&str> = answers.iter().filter_map(|a| a.error_code()).collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: one winner, got {answers:?}"
+        );
+        assert_eq!(
+            losers,
+            vec!["UNAUTHENTICATED"; 5],
+            "round {round}: the losers are reuse"
+        );
+        let after = app.graphql(None, REFRESH, json!({ "t": winners[0] })).await;
+        assert_eq!(
+            after.error_code(),
+            Some("UNAUTHENTICATED"),
+            "round {round}: the reuse revoked the winner's new token"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for writer in writers {
+        let codes = writer.await.unwrap();
+        assert!(codes.is_empty(), "the writers were refused: {codes:?}");
+    }
+    assert!(
+        refresh_codes.is_empty(),
+        "plain rotations failed: {refresh_codes:?}"
+    );
+}
+
+/// One request signs in once: aliased `login` fields, a fragment and a
+/// batch each run one password check, and the others answer BAD_USER_INPUT.
+async fn a_request_signs_in_at_most_once(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.graphql.max_batch_size = 5).await;
+    let aliased = (0..3)
+        .map(|i| {
+            format!(
+                "g{i}: login(email: \"admin@demo.local\", password: \"guess{i}\") {{ accessToken }}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let answer = app
+        .graphql(None, &format!("mutation {{ {aliased} right: login(email: \"admin@demo.local\", password: \"demo\") {{ accessToken }} }}"), json!({}))
+        .await;
+    let codes: Vec<&str> = answer.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["extensions"]["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "UNAUTHENTICATED",
+            "BAD_USER_INPUT",
+            "BAD_USER_INPUT",
+            "BAD_USER_INPUT"
+        ],
+        "{:?}",
+        answer.body
+    );
+    assert!(
+        answer.body["data"].is_null() || answer.body["data"]["right"].is_null(),
+        "the right password in a later field was never checked: {:?}",
+        answer.body
+    );
+
+    let fragment = app
+        .graphql(
+            None,
+            "mutation { ...Guesses } fragment Guesses on Mutation { a: login(email: \"admin@demo.local\", password: \"x\") { accessToken } b: refreshSession(refreshToken: \"y\") { accessToken } }",
+            json!({}),
+        )
+        .await;
+    let codes: Vec<&str> = fragment.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["extensions"]["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["UNAUTHENTICATED", "BAD_USER_INPUT"],
+        "{:?}",
+        fragment.body
+    );
+
+    let batch: Vec<Value> = (0..3)
+        .map(|i| json!({ "query": LOGIN, "variables": { "e": "admin@demo.local", "p": format!("batch{i}") } }))
+        .collect();
+    let answers: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", app.address))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["errors"][0]["extensions"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["UNAUTHENTICATED", "BAD_USER_INPUT", "BAD_USER_INPUT"]
+    );
+}
+
+/// Attempts are limited per email (known or not, alike) and per client
+/// address; once over, even the right password answers RATE_LIMITED with
+/// a retry time, and other people are not affected by one email's limit.
+async fn sign_in_attempts_are_limited_per_email_and_per_address(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.auth.sign_ins_per_email_per_minute = 3;
+        s.auth.sign_ins_per_address_per_minute = 9;
+    })
+    .await;
+    let code = |v: &Value| {
+        v["errors"][0]["extensions"]["code"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    for guess in 0..3 {
+        let wrong = login(&app, "admin@demo.local", &format!("guess{guess}")).await;
+        assert_eq!(code(&wrong).as_deref(), Some("UNAUTHENTICATED"));
+        let unknown = login(&app, "nobody@demo.local", &format!("guess{guess}")).await;
+        assert_eq!(code(&unknown).as_deref(), Some("UNAUTHENTICATED"));
+    }
+    let right = login(&app, "admin@demo.local", "demo").await;
+    assert_eq!(code(&right).as_deref(), Some("RATE_LIMITED"), "{right}");
+    assert!(
+        right["errors"][0]["extensions"]["retryAfterSeconds"]
+            .as_u64()
+            .is_some_and(|s| s >= 1),
+        "{right}"
+    );
+    let unknown = login(&app, "nobody@demo.local", "demo").await;
+    assert_eq!(
+        right["errors"][0]["message"], unknown["errors"][0]["message"],
+        "an unknown email is limited alike"
+    );
+    // Another email from the same address still works (the 9th attempt) ...
+    let other = login(&app, "worker1@demo.local", "demo").await;
+    assert!(other["data"]["login"]["accessToken"].is_string(), "{other}");
+    // ... until the address itself is over its quota.
+    let refreshed = app.graphql(None, REFRESH, json!({ "t": "anything" })).await;
+    assert_eq!(
+        refreshed.error_code(),
+        Some("RATE_LIMITED"),
+        "{:?}",
+        refreshed.body
+    );
+}
+
+/// With one password check at a time and no wait for a turn, concurrent
+/// logins beyond the first answer RATE_LIMITED instead of queueing
+/// argon2 work (and database connections) without bound.
+async fn password_checks_are_bounded_and_the_excess_is_rate_limited(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.auth.password_checks_at_once = 1;
+        s.auth.password_check_wait_ms = 0;
+    })
+    .await;
+    let emails = [
+        "admin@demo.local",
+        "worker1@demo.local",
+        "worker2@demo.local",
+        "worker3@demo.local",
+        "worker4@demo.local",
+        "client1@demo.local",
+    ];
+    let answers =
+        futures_util::future::join_all(emails.iter().map(|e| login(&app, e, "demo"))).await;
+    let codes: Vec<Option<&str>> = answers
+        .iter()
+        .map(|a| a["errors"][0]["extensions"]["code"].as_str())
+        .collect();
+    assert!(codes.contains(&None), "some login got through: {codes:?}");
+    assert!(
+        codes.contains(&Some("RATE_LIMITED")),
+        "the excess was limited: {codes:?}"
+    );
+    assert!(
+        codes
+            .iter()
+            .all(|c| matches!(c, None | Some("RATE_LIMITED"))),
+        "nothing else: {codes:?}"
+    );
+}
+
 crate::on_both_backends!(
     every_bad_token_is_refused_with_unauthenticated_and_no_data,
     deactivated_and_deleted_users_lose_access_at_once,
@@ -334,4 +594,8 @@ crate::on_both_backends!(
     login_issues_working_tokens_and_failures_look_alike,
     refresh_rotates_and_a_reused_refresh_token_revokes_the_family,
     a_deactivated_user_cannot_log_in_or_refresh,
+    refreshes_racing_each_other_and_writers_have_one_winner_and_no_internal,
+    a_request_signs_in_at_most_once,
+    sign_in_attempts_are_limited_per_email_and_per_address,
+    password_checks_are_bounded_and_the_excess_is_rate_limited,
 );

@@ -12,6 +12,7 @@ mod helpers;
 mod http;
 mod layers;
 mod loadgen;
+mod privacy;
 mod push;
 mod realtime;
 mod schema;

@@ -27,6 +27,7 @@ async fn subscribe(app: &TestApp, user: UserId, query: &str) -> Events {
     let request = Request::new(query)
         .data(RequestContext {
             principal: Some(who),
+            ..RequestContext::default()
         })
         .data(Loaders::new(app.state.db.clone(), who.org_id));
     Box::pin(build_schema(app.state.clone()).execute_stream(request))

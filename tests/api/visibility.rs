@@ -350,6 +350,69 @@ async fn client_never_sees_another_client_through_a_task(backend: Backend) {
     );
 }
 
+/// A user reached through a task (its creator or assignee) is shown only
+/// to those whom `users` shows that user: workers never see a client who
+/// opened a task, clients never another client.
+async fn users_reached_through_tasks_follow_the_users_rule(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let opened = app
+        .graphql(
+            Some(&app.client(1)),
+            "mutation($b: ID!) { createTask(input: { buildingId: $b, title: \"Leak in the lobby\" }) { entity { ... on Task { id } } } }",
+            json!({ "b": app.demo.buildings[0].to_string() }),
+        )
+        .await;
+    let opened = opened.ok()["createTask"]["entity"]["id"].clone();
+    let tasks = "{ tasks(first: 100) { edges { node { id createdBy { id } assignee { id } } } } }";
+    let users = "{ users(first: 100) { edges { node { id } } } }";
+    let viewers = [
+        app.admin(),
+        app.worker(1),
+        app.worker(2),
+        app.worker(3),
+        app.worker(4),
+        app.client(1),
+        app.client(2),
+    ];
+    for (n, token) in viewers.iter().enumerate() {
+        let listed: BTreeSet<String> = app
+            .query(token, users)
+            .await
+            .nodes("users")
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_owned())
+            .collect();
+        for task in app.query(token, tasks).await.nodes("tasks") {
+            for field in ["createdBy", "assignee"] {
+                if let Some(id) = task[field]["id"].as_str() {
+                    assert!(
+                        listed.contains(id),
+                        "viewer {n} sees {field} {id} of task {} through the task, but `users` hides them",
+                        task["id"]
+                    );
+                }
+            }
+        }
+    }
+    let seen_by_worker1 = app
+        .graphql(
+            Some(&app.worker(1)),
+            "query($id: ID!) { task(id: $id) { id createdBy { id } } }",
+            json!({ "id": opened }),
+        )
+        .await;
+    assert_eq!(
+        seen_by_worker1.ok()["task"]["id"],
+        opened,
+        "an open task of worker1's building"
+    );
+    assert!(
+        seen_by_worker1.ok()["task"]["createdBy"].is_null(),
+        "{:?}",
+        seen_by_worker1.body
+    );
+}
+
 async fn another_organisations_ids_answer_exactly_like_missing_ids(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.other_admin();
@@ -714,6 +777,7 @@ crate::on_both_backends!(
     worker_sees_assigned_buildings_coworkers_and_own_presence,
     client_sees_linked_buildings_tasks_and_workers_without_locations,
     client_never_sees_another_client_through_a_task,
+    users_reached_through_tasks_follow_the_users_rule,
     compliance_lists_follow_each_roles_buildings,
     another_organisations_ids_answer_exactly_like_missing_ids,
     lists_of_another_organisation_hold_none_of_ours,

@@ -525,6 +525,93 @@ async fn thirty_two_concurrent_updates_never_lose_a_change(backend: Backend) {
     );
 }
 
+/// Atomic batches that touch three tasks, each in its own order, race
+/// single updates of the same tasks: on PostgreSQL every writer takes its
+/// locks in one order (the change log first, then rows), so nothing
+/// deadlocks and every write answers APPLIED; on SQLite the write lock is
+/// taken up front. Every change reaches the log, one row per version.
+async fn atomic_batches_and_single_updates_never_deadlock(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let ids: Vec<String> = app
+        .query(&admin, "{ tasks(filter: { status: [IN_PROGRESS, ASSIGNED, PENDING] }, first: 3) { edges { node { id } } } }")
+        .await
+        .nodes("tasks")
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let changes_before = app.change_count().await;
+    let batch = "mutation($ops: [SyncOperationInput!]!) { syncPush(operations: $ops, atomic: true) { status error { code message } } }";
+    let single = "mutation($id: ID!, $d: String!) { updateTask(id: $id, patch: { description: $d }) { outcome } }";
+    let rounds = 10;
+    let batches = (0..6).map(|b| {
+        let (app, admin, ids) = (&app, &admin, &ids);
+        async move {
+            let mut failures = Vec::new();
+            for round in 0..rounds {
+                // Each batcher walks the tasks in its own rotation and direction.
+                let mut order: Vec<&String> = ids.iter().collect();
+                order.rotate_left(b % 3);
+                if b % 2 == 1 {
+                    order.reverse();
+                }
+                let ops: Vec<Value> = order
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| json!({ "clientMutationId": format!("dl-{b}-{round}-{i}"), "updateTask": { "id": id, "patch": { "description": format!("batch {b} round {round}") } } }))
+                    .collect();
+                let answer = app.graphql(Some(admin), batch, json!({ "ops": ops })).await;
+                match answer.body["data"]["syncPush"].as_array() {
+                    Some(results) if results.iter().all(|r| r["status"] == "APPLIED") => {}
+                    _ => failures.push(answer.body.to_string()),
+                }
+            }
+            failures
+        }
+    });
+    let singles = (0..6).map(|s| {
+        let (app, admin, ids) = (&app, &admin, &ids);
+        async move {
+            let mut failures = Vec::new();
+            for round in 0..rounds {
+                let id = &ids[(s + round) % 3];
+                let answer = app
+                    .graphql(
+                        Some(admin),
+                        single,
+                        json!({ "id": id, "d": format!("single {s} round {round}") }),
+                    )
+                    .await;
+                if answer.body["data"]["updateTask"]["outcome"] != "APPLIED" {
+                    failures.push(answer.body.to_string());
+                }
+            }
+            failures
+        }
+    });
+    let (batch_failures, single_failures) = futures_util::future::join(
+        futures_util::future::join_all(batches),
+        futures_util::future::join_all(singles),
+    )
+    .await;
+    let failures: Vec<String> = batch_failures
+        .into_iter()
+        .chain(single_failures)
+        .flatten()
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:?}",
+        failures.len()
+    );
+    assert_eq!(
+        app.change_count().await - changes_before,
+        (6 * rounds * 3 + 6 * rounds) as u64,
+        "every write is one change"
+    );
+}
+
 async fn a_replayed_client_mutation_id_returns_the_first_result_and_writes_nothing(
     backend: Backend,
 ) {
@@ -608,6 +695,78 @@ async fn revert_restores_an_earlier_version_as_a_new_one(backend: Backend) {
     assert_eq!(by_stranger.error_code(), Some("NOT_FOUND"));
 }
 
+/// A NUL character, which PostgreSQL cannot store, is refused the same way
+/// on both backends wherever it comes in (a variable, a string literal, a
+/// JSON argument, one operation of an atomic batch, a socket message), and
+/// nothing is written.
+async fn text_with_a_nul_character_is_refused_alike_and_nothing_is_stored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin();
+    let (id, _) = task_with_status(&app, &admin, "PENDING").await;
+    let before = task_state(&app, &id).await;
+    let changes = app.change_count().await;
+    let building = app.demo.buildings[0].to_string();
+    let attempts = [
+        (
+            "mutation($id: ID!, $p: TaskPatchInput!) { updateTask(id: $id, patch: $p) { outcome } }",
+            json!({ "id": id, "p": { "description": "before\u{0}after" } }),
+        ),
+        (
+            "mutation($id: ID!) { updateTask(id: $id, patch: { title: \"a\\u0000b\" }) { outcome } }",
+            json!({ "id": id }),
+        ),
+        (
+            "mutation($b: ID!) { createTask(input: { buildingId: $b, title: \"x\\u0000\" }) { outcome } }",
+            json!({ "b": building }),
+        ),
+        (
+            "mutation($id: ID!) { resolveSyncConflict(id: $id, resolution: MERGED, patch: { title: \"\\u0000\" }) { outcome } }",
+            json!({ "id": id }),
+        ),
+        (
+            "mutation($ops: [SyncOperationInput!]!) { syncPush(operations: $ops, atomic: true) { status } }",
+            json!({ "ops": [
+                { "clientMutationId": "nul-1", "updateTask": { "id": id, "patch": { "progress": 40 } } },
+                { "clientMutationId": "nul-2", "createTask": { "buildingId": building, "title": "fine", "description": "\u{0}" } },
+            ] }),
+        ),
+    ];
+    for (query, variables) in attempts {
+        let answer = app.graphql(Some(&admin), query, variables).await;
+        assert_eq!(
+            answer.error_code(),
+            Some("BAD_USER_INPUT"),
+            "{query}: {:?}",
+            answer.body
+        );
+        assert!(
+            answer.body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("NUL")),
+            "{:?}",
+            answer.body
+        );
+    }
+    let mut socket = crate::ws::ready_socket(&app, &admin).await;
+    crate::ws::send(
+        &mut socket,
+        crate::ws::subscribe(
+            "w",
+            "mutation($id: ID!) { updateTask(id: $id, patch: { title: \"\\u0000\" }) { outcome } }",
+            json!({ "id": id }),
+        ),
+    )
+    .await;
+    let refused = crate::ws::recv(&mut socket).await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(task_state(&app, &id).await, before);
+    assert_eq!(app.change_count().await, changes, "nothing was written");
+}
+
 crate::on_both_backends!(
     a_worker_starts_progresses_and_completes_their_task,
     roles_are_enforced_on_every_task_write,
@@ -616,4 +775,6 @@ crate::on_both_backends!(
     thirty_two_concurrent_updates_never_lose_a_change,
     a_replayed_client_mutation_id_returns_the_first_result_and_writes_nothing,
     revert_restores_an_earlier_version_as_a_new_one,
+    text_with_a_nul_character_is_refused_alike_and_nothing_is_stored,
+    atomic_batches_and_single_updates_never_deadlock,
 );

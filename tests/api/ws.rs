@@ -117,7 +117,7 @@ pub async fn init(socket: &mut Socket, token: &str) {
 }
 
 /// A graphql-transport-ws socket acknowledged for `token`.
-async fn ready(app: &TestApp, token: &str) -> Socket {
+pub async fn ready_socket(app: &TestApp, token: &str) -> Socket {
     let mut socket = connect(app, TRANSPORT).await;
     init(&mut socket, token).await;
     socket
@@ -154,7 +154,7 @@ async fn an_upgrade_without_a_graphql_subprotocol_is_refused_before_the_upgrade(
 #[tokio::test]
 async fn a_message_that_is_not_json_closes_4400() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     send_text(&mut socket, "{ not json".into()).await;
     assert_eq!(closed(&mut socket).await.0, 4400);
     assert!(app.healthy().await);
@@ -163,13 +163,13 @@ async fn a_message_that_is_not_json_closes_4400() {
 #[tokio::test]
 async fn an_unknown_message_type_or_a_bad_payload_closes_4400() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     send(&mut socket, json!({ "type": "start", "id": "1" })).await;
     let (code, reason) = closed(&mut socket).await;
     assert_eq!(code, 4400);
     assert!(reason.contains("start"), "{reason}");
 
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     send(
         &mut socket,
         json!({ "id": "1", "type": "subscribe", "payload": { "query": 42 } }),
@@ -240,7 +240,7 @@ async fn no_connection_init_in_time_closes_4408() {
 #[tokio::test]
 async fn a_running_operation_id_reused_closes_4409() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     let watch = "subscription { changes(entityTypes: [TASK]) { cursor } }";
     send(&mut socket, subscribe("dup", watch, json!({}))).await;
     send(&mut socket, subscribe("dup", watch, json!({}))).await;
@@ -253,7 +253,7 @@ async fn a_running_operation_id_reused_closes_4409() {
 #[tokio::test]
 async fn a_second_connection_init_closes_4429() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     let payload = json!({ "authorization": format!("Bearer {}", app.admin()) });
     send(
         &mut socket,
@@ -270,8 +270,8 @@ async fn a_second_connection_init_closes_4429() {
 async fn connections_past_the_per_user_limit_close_4429_and_free_their_slot() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.ws.max_connections_per_user = 2).await;
     let token = app.worker(1);
-    let first = ready(&app, &token).await;
-    let _second = ready(&app, &token).await;
+    let first = ready_socket(&app, &token).await;
+    let _second = ready_socket(&app, &token).await;
     let mut third = connect(&app, TRANSPORT).await;
     let payload = json!({ "authorization": format!("Bearer {token}") });
     send(
@@ -284,7 +284,7 @@ async fn connections_past_the_per_user_limit_close_4429_and_free_their_slot() {
         (4429, "Too many connections".into())
     );
     // Another user is not affected.
-    let _other = ready(&app, &app.worker(2)).await;
+    let _other = ready_socket(&app, &app.worker(2)).await;
 
     drop(first);
     let mut freed = false;
@@ -318,7 +318,7 @@ async fn connections_past_the_per_user_limit_close_4429_and_free_their_slot() {
 #[tokio::test]
 async fn ping_is_answered_with_pong_echoing_the_payload() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut socket = ready(&app, &app.client(1)).await;
+    let mut socket = ready_socket(&app, &app.client(1)).await;
     send(
         &mut socket,
         json!({ "type": "ping", "payload": { "n": 7 } }),
@@ -335,7 +335,7 @@ async fn ping_is_answered_with_pong_echoing_the_payload() {
 #[tokio::test]
 async fn the_server_pings_and_closes_a_peer_that_never_answers() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.ws.keepalive_interval_ms = 250).await;
-    let mut socket = ready(&app, &app.client(1)).await;
+    let mut socket = ready_socket(&app, &app.client(1)).await;
     assert_eq!(recv(&mut socket).await, json!({ "type": "ping" }));
     // Answering keeps the connection open past two intervals...
     for _ in 0..3 {
@@ -351,7 +351,7 @@ async fn the_server_pings_and_closes_a_peer_that_never_answers() {
 
 async fn a_query_over_the_socket_gets_next_then_complete(backend: Backend) {
     let app = spawn_app(backend).await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     send(
         &mut socket,
         subscribe("q1", "{ me { email role } }", json!({})),
@@ -380,7 +380,7 @@ async fn a_mutation_over_the_socket_writes_and_answers(backend: Backend) {
         .await
         .nodes("tasks")[0]["id"]
         .clone();
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     let mutation = PROGRESS;
     send(
         &mut socket,
@@ -416,7 +416,7 @@ async fn a_task_change_over_http_reaches_a_changes_subscriber(backend: Backend) 
     // Subscribing `after` the newest change makes the feed start exactly
     // there, however long the server takes to open it.
     let cursor = app.newest_cursor().await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     send(
         &mut socket,
         subscribe(
@@ -452,7 +452,7 @@ async fn a_task_change_over_http_reaches_a_changes_subscriber(backend: Backend) 
 #[tokio::test]
 async fn an_invalid_operation_gets_one_error_message_with_codes() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut socket = ready(&app, &app.worker(1)).await;
+    let mut socket = ready_socket(&app, &app.worker(1)).await;
     send(&mut socket, subscribe("bad", "{ noSuchField }", json!({}))).await;
     send(&mut socket, subscribe("good", "{ me { role } }", json!({}))).await;
     let error = recv_operation(&mut socket).await;
@@ -536,7 +536,7 @@ async fn a_token_expiring_during_the_connection_closes_4403() {
         .issue_with_ttl(app.demo.workers[0], app.demo.org_id, Role::Worker, 2)
         .expect("token")
         .token;
-    let mut socket = ready(&app, &token).await;
+    let mut socket = ready_socket(&app, &token).await;
     let (code, reason) = closed(&mut socket).await;
     assert_eq!((code, reason.as_str()), (4403, "Forbidden: token expired"));
 }
@@ -544,8 +544,8 @@ async fn a_token_expiring_during_the_connection_closes_4403() {
 #[tokio::test]
 async fn a_server_shutting_down_closes_its_sockets_1001() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut idle = ready(&app, &app.worker(1)).await;
-    let mut following = ready(&app, &app.admin()).await;
+    let mut idle = ready_socket(&app, &app.worker(1)).await;
+    let mut following = ready_socket(&app, &app.admin()).await;
     send(
         &mut following,
         subscribe("s", "subscription { changes { cursor } }", json!({})),
@@ -558,10 +558,36 @@ async fn a_server_shutting_down_closes_its_sockets_1001() {
     }
 }
 
+/// A client that closes (idle, mid-subscription, or before the handshake
+/// is done) gets its close frame echoed, 1000, as RFC 6455 asks: the
+/// graphql-ws client then reports a clean close, not 1006.
+#[tokio::test]
+async fn a_client_close_is_echoed_1000() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let idle = ready_socket(&app, &app.worker(1)).await;
+    let mut following = ready_socket(&app, &app.admin()).await;
+    send(
+        &mut following,
+        subscribe("s", "subscription { changes { cursor } }", json!({})),
+    )
+    .await;
+    let fresh = connect(&app, TRANSPORT).await;
+    for mut socket in [idle, following, fresh] {
+        socket
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: 1000.into(),
+                reason: "bye".into(),
+            }))
+            .await
+            .expect("close sent");
+        assert_eq!(closed(&mut socket).await.0, 1000);
+    }
+}
+
 async fn a_deactivated_users_socket_closes_4403_at_once(backend: Backend) {
     // The periodic re-check is far away: the close must come from the change itself.
     let app = spawn_app_with(backend, |s| s.ws.recheck_interval_ms = 600_000).await;
-    let mut socket = ready(&app, &app.worker(2)).await;
+    let mut socket = ready_socket(&app, &app.worker(2)).await;
     app.graphql(
         Some(&app.admin()),
         "mutation($id: ID!) { deactivateUser(id: $id) { outcome } }",
@@ -585,7 +611,7 @@ crate::on_both_backends!(
 #[tokio::test]
 async fn operations_past_the_limit_get_an_error_and_the_connection_lives_on() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.ws.max_operations = 2).await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     let watch = "subscription { changes(entityTypes: [TASK]) { cursor } }";
     for id in ["a", "b", "c"] {
         send(&mut socket, subscribe(id, watch, json!({}))).await;
@@ -615,13 +641,13 @@ async fn operations_past_the_limit_get_an_error_and_the_connection_lives_on() {
 #[tokio::test]
 async fn a_message_past_the_size_limit_closes_1009_and_the_server_stays_healthy() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     let query = format!("{{ me {{ id }} }} #{}", "x".repeat(70 * 1024));
     send(&mut socket, subscribe("big", &query, json!({}))).await;
     assert_eq!(closed(&mut socket).await.0, 1009);
     assert!(app.healthy().await);
     // Just under the limit is fine.
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     let query = format!("{{ me {{ role }} }} #{}", "x".repeat(60 * 1024));
     send(&mut socket, subscribe("ok", &query, json!({}))).await;
     assert_eq!(recv_operation(&mut socket).await["type"], "next");
@@ -761,7 +787,7 @@ async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
     assert!((seen.len() as i64) < writes, "closed before the end");
 
     // Resuming from the last cursor received delivers the rest, once each.
-    let mut resumed = ready(&app, &app.admin()).await;
+    let mut resumed = ready_socket(&app, &app.admin()).await;
     send(
         &mut resumed,
         subscribe("r", watch, json!({ "after": cursor })),
@@ -796,7 +822,7 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
         .ok();
     }
 
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     let watch = "subscription($after: String) { changes(entityTypes: [TASK], after: $after) { cursor entityId version snapshot } }";
     send(
         &mut socket,
@@ -834,7 +860,7 @@ async fn shared_renderings_never_cross_roles_or_selections() {
         (app.client(1), true),
         (app.admin(), true),
     ] {
-        let mut socket = ready(&app, &token).await;
+        let mut socket = ready_socket(&app, &token).await;
         // Each resumes from its own cursor (the cursor also says when it
         // was issued, in seconds), so `after` differs on every socket.
         let issued = chrono::Utc::now() - chrono::Duration::seconds(sockets.len() as i64);
@@ -896,7 +922,7 @@ async fn a_refused_subscription_gets_its_error_then_complete() {
         ),
     ];
     for (token, query, variables, code) in cases {
-        let mut socket = ready(&app, &token).await;
+        let mut socket = ready_socket(&app, &token).await;
         send(&mut socket, subscribe("s", query, variables)).await;
         let message = recv_operation(&mut socket).await;
         assert_eq!(message["type"], "next", "{message}");
@@ -920,7 +946,7 @@ async fn a_refused_subscription_gets_its_error_then_complete() {
 #[tokio::test]
 async fn a_subscription_must_select_one_root_field_directly() {
     let app = spawn_app(Backend::Sqlite).await;
-    let mut socket = ready(&app, &app.admin()).await;
+    let mut socket = ready_socket(&app, &app.admin()).await;
     for (id, query, rule) in [
         (
             "aliases",

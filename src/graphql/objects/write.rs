@@ -13,8 +13,9 @@ use super::gid;
 use super::task::Task;
 use super::user::User;
 use super::worker::{TimeEntry, WorkerStatus};
+use crate::domain::facts::Facts;
 use crate::domain::merge::FieldConflict;
-use crate::domain::visibility::VisibleChange;
+use crate::domain::visibility::{self, VisibleChange};
 use crate::domain::workers::{self, StatusView};
 use crate::domain::writes::{self, Outcome};
 use crate::graphql::context::ContextExt;
@@ -111,9 +112,21 @@ impl WriteResult {
     async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<VersionedEntity>> {
         entity_of(ctx, self.0.entity_type, self.0.snapshot.clone()).await
     }
-    /// The same entity as plain JSON (camelCase fields).
-    async fn snapshot(&self) -> Json<Value> {
-        Json(camel_keys(self.0.snapshot.clone()))
+    /// The same entity as plain JSON (camelCase fields), under the same
+    /// rules as the typed fields.
+    async fn snapshot(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
+        let snapshot = self.0.snapshot.clone();
+        let shares = match Facts::of(self.0.entity_type, &snapshot).worker {
+            Some(worker) => ctx
+                .loaders()?
+                .user(worker)
+                .await?
+                .is_some_and(|w| w.location_sharing),
+            None => false,
+        };
+        let redacted =
+            visibility::redact(ctx.principal()?, self.0.entity_type, snapshot, |_| shares);
+        Ok(Json(camel_keys(redacted)))
     }
 }
 

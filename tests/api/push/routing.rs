@@ -5,8 +5,13 @@ use chrono::{Timelike, Utc};
 use entity::enums::{NotificationCategory, NotificationStatus};
 use serde_json::json;
 
+use std::sync::{Arc, Mutex};
+
+use entity::device;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
 use super::mocks::{
-    ADMIN_PHONE, Script, WORKER_PHONE, app_with_providers, notifications_of, only, register,
+    ADMIN_PHONE, Script, Seen, WORKER_PHONE, app_with_providers, notifications_of, only, register,
     wait_for, wait_routed,
 };
 use crate::helpers::{Backend, PROGRESS, TestApp};
@@ -277,6 +282,87 @@ async fn a_task_falling_due_unfinished_is_announced_to_admins(backend: Backend) 
     }
 }
 
+/// Client1's phone with a progress notice for client1 waiting out its
+/// collapse window (3 s).
+async fn client1_notice_waiting(backend: Backend) -> (TestApp, Arc<Mutex<Seen>>) {
+    let (app, seen, _apns) = app_with_providers(backend, Script::Accept, |push| {
+        push.push.collapse_window_secs = 3;
+    })
+    .await;
+    register(&app, &app.client(1), "EXPO", CLIENT1_PHONE).await;
+    let id = started_worker2_task(&app).await;
+    app.graphql(Some(&app.worker(2)), PROGRESS, json!({ "id": id, "p": 30 }))
+        .await
+        .ok();
+    wait_for(&app, app.demo.clients[0], NotificationStatus::Pending, 1).await;
+    (app, seen)
+}
+
+/// The sender delivers a notification only while its device still belongs
+/// to the notification's user: a token that moved to someone else since it
+/// was queued (here behind the API's back) gets nothing, and the
+/// notification is cancelled.
+async fn a_notification_is_sent_only_while_its_device_is_still_its_users(backend: Backend) {
+    let (app, seen) = client1_notice_waiting(backend).await;
+    let phone = device::Entity::find()
+        .filter(device::Column::Token.eq(CLIENT1_PHONE))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut moved: device::ActiveModel = phone.into();
+    moved.user_id = Set(app.demo.admin);
+    moved.update(&app.state.db).await.unwrap();
+    let rows = wait_for(&app, app.demo.clients[0], NotificationStatus::Cancelled, 1).await;
+    assert!(
+        rows.iter()
+            .all(|r| r.status == NotificationStatus::Cancelled),
+        "{rows:?}"
+    );
+    assert!(
+        seen.lock().unwrap().answered.is_empty(),
+        "nothing reached the phone"
+    );
+}
+
+/// A phone's token cannot be taken by another organisation while it is
+/// registered here; within the organisation it moves to its new user, and
+/// what was queued for the old one is cancelled at once, never delivered.
+async fn a_token_moves_only_within_the_organisation_and_leaves_the_old_owners_pushes_behind(
+    backend: Backend,
+) {
+    let (app, seen) = client1_notice_waiting(backend).await;
+    let taken = app
+        .graphql(
+            Some(&app.other_admin()),
+            "mutation($t: String!) { registerDevice(provider: EXPO, token: $t, platform: \"ios\", environment: \"production\") { id } }",
+            json!({ "t": CLIENT1_PHONE }),
+        )
+        .await;
+    assert_eq!(taken.error_code(), Some("FORBIDDEN"), "{:?}", taken.body);
+    let mine = app.query(&app.client(1), "{ myDevices { token } }").await;
+    assert_eq!(mine.ok()["myDevices"][0]["token"], CLIENT1_PHONE);
+
+    register(&app, &app.admin(), "EXPO", CLIENT1_PHONE).await;
+    let rows = notifications_of(&app, app.demo.clients[0]).await;
+    assert!(
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r.status == NotificationStatus::Cancelled),
+        "cancelled as the token moved: {rows:?}"
+    );
+    // Past the window, nothing of client1's went out.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert!(seen.lock().unwrap().answered.is_empty());
+    let rows = notifications_of(&app, app.demo.clients[0]).await;
+    assert!(
+        rows.iter()
+            .all(|r| r.status == NotificationStatus::Cancelled),
+        "{rows:?}"
+    );
+}
+
 crate::on_both_backends!(
     a_critical_alert_reaches_the_buildings_clients_only,
     a_completed_task_reaches_the_buildings_clients_and_replaces_progress,
@@ -284,4 +370,6 @@ crate::on_both_backends!(
     quiet_hours_hold_a_normal_push_and_pass_a_critical_one,
     clock_events_reach_only_admins_who_opted_in,
     a_task_falling_due_unfinished_is_announced_to_admins,
+    a_notification_is_sent_only_while_its_device_is_still_its_users,
+    a_token_moves_only_within_the_organisation_and_leaves_the_old_owners_pushes_behind,
 );
