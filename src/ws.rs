@@ -44,6 +44,7 @@ use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::facts::Facts;
+use crate::domain::visibility::LoggedChange;
 use crate::graphql::AppSchema;
 use crate::graphql::context::client_address;
 use crate::graphql::errors::{CODE_BAD_USER_INPUT, coded_error};
@@ -149,7 +150,7 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 /// deleted) and closes their sockets with 4403 at once; the periodic
 /// re-check in each connection covers changes made outside the API.
 async fn close_deactivated(
-    mut changes: tokio::sync::broadcast::Receiver<std::sync::Arc<entity::change::Model>>,
+    mut changes: tokio::sync::broadcast::Receiver<Arc<LoggedChange>>,
     connections: limits::ConnectionCounts,
 ) {
     use tokio::sync::broadcast::error::RecvError;

@@ -45,15 +45,69 @@ pub struct VisibleChange {
     pub snapshot: Option<Value>,
 }
 
-/// The snapshots just before some change rows, read together: whether the
-/// caller saw an entity's previous version decides whether a change that
-/// hides it is a tombstone, and asking the log once per row made replays
-/// and pulls a query per invisible row.
-#[derive(Debug, Default)]
-pub struct Priors(HashMap<(EntityType, Uuid, i32), Option<Value>>);
+/// A change row with the [`Facts`] of its entity just before it (`None`
+/// for a creation, or when that version has left the log). Whether a
+/// reader saw the entity before decides whether a change that hides it is
+/// a departure (a tombstone), for every reader alike: the hub reads it
+/// once per row for all its subscribers, a pull once per page.
+#[derive(Debug, Clone)]
+pub struct LoggedChange {
+    /// The row.
+    pub row: change::Model,
+    /// What the entity was at the previous version.
+    pub before: Option<Facts>,
+}
+
+impl std::ops::Deref for LoggedChange {
+    type Target = change::Model;
+
+    fn deref(&self) -> &change::Model {
+        &self.row
+    }
+}
 
 /// Previous versions asked for in one query (three parameters each).
-const PRIORS_PER_QUERY: usize = 200;
+const BEFORE_PER_QUERY: usize = 200;
+
+/// `rows` with the facts of their previous versions, read together (a
+/// query per 200 rows, not one per row) for the rows `needs` picks.
+pub async fn with_before(
+    db: &impl ConnectionTrait,
+    rows: Vec<change::Model>,
+    needs: impl Fn(&change::Model) -> bool,
+) -> Result<Vec<LoggedChange>> {
+    let wanted: Vec<&change::Model> = rows
+        .iter()
+        .filter(|row| row.version > 1 && needs(row))
+        .collect();
+    let mut before: HashMap<(EntityType, Uuid, i32), Facts> = HashMap::new();
+    for chunk in wanted.chunks(BEFORE_PER_QUERY) {
+        // Organisation, type, id and version, so each term uses the log's
+        // index on them.
+        let any = chunk.iter().fold(Condition::any(), |any, row| {
+            any.add(
+                Condition::all()
+                    .add(change::Column::OrgId.eq(row.org_id))
+                    .add(change::Column::EntityType.eq(row.entity_type))
+                    .add(change::Column::EntityId.eq(row.entity_id))
+                    .add(change::Column::Version.eq(row.version - 1)),
+            )
+        });
+        for found in change::Entity::find().filter(any).all(db).await? {
+            let facts = Facts::of(found.entity_type, &found.snapshot);
+            before.insert((found.entity_type, found.entity_id, found.version), facts);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| LoggedChange {
+            before: before
+                .get(&(row.entity_type, row.entity_id, row.version - 1))
+                .copied(),
+            row,
+        })
+        .collect())
+}
 
 /// What a caller may see: computed once per pull or per subscription.
 pub struct View {
@@ -111,101 +165,48 @@ impl View {
         }
     }
 
-    /// Reads the previous snapshots [`View::present`] will need for `rows`
-    /// as this view stands (a view that changes meanwhile reads the rest
-    /// one by one).
-    pub async fn priors<'r>(
-        &self,
-        db: &impl ConnectionTrait,
-        rows: impl IntoIterator<Item = &'r change::Model>,
-    ) -> Result<Priors> {
-        let org = self.principal.org_id;
-        let wanted: Vec<(EntityType, Uuid, i32)> = rows
-            .into_iter()
-            .filter(|row| {
-                // Rows of other organisations (the hub's window holds them
-                // all) are never shown, so nothing is read for them.
-                row.org_id == org
-                    && row.version > 1
-                    && !self.lost_building(row)
-                    && (row.op == ChangeOp::Deleted || !self.sees(&row.snapshot, row.entity_type))
-            })
-            .map(|row| (row.entity_type, row.entity_id, row.version - 1))
-            .collect();
-        let mut priors: HashMap<_, Option<Value>> = wanted.iter().map(|k| (*k, None)).collect();
-        for chunk in wanted.chunks(PRIORS_PER_QUERY) {
-            // Type, id and version, so each term uses the log's index on them.
-            let any = chunk
-                .iter()
-                .fold(Condition::any(), |any, (ty, id, version)| {
-                    any.add(
-                        Condition::all()
-                            .add(change::Column::EntityType.eq(*ty))
-                            .add(change::Column::EntityId.eq(*id))
-                            .add(change::Column::Version.eq(*version)),
-                    )
-                });
-            let found = change::Entity::find()
-                .filter(change::Column::OrgId.eq(org))
-                .filter(any)
-                .all(db)
-                .await?;
-            for row in found {
-                if let Some(slot) = priors.get_mut(&(row.entity_type, row.entity_id, row.version)) {
-                    *slot = Some(row.snapshot);
-                }
-            }
-        }
-        Ok(Priors(priors))
+    /// Whether a reader with this view needs the previous version of `row`
+    /// to decide it (it hides the entity, so it may be a departure).
+    pub fn needs_before(&self, row: &change::Model) -> bool {
+        row.org_id == self.principal.org_id
+            && !self.lost_building(row)
+            && (row.op == ChangeOp::Deleted || !self.sees(&row.snapshot, row.entity_type))
     }
 
     /// The change as the caller sees it: the redacted snapshot, a
     /// tombstone, several tombstones (a lost building), or nothing.
-    /// `priors` holds previous snapshots read ahead; others are read here.
     pub async fn present(
         &self,
         db: &impl ConnectionTrait,
-        row: &change::Model,
-        priors: &Priors,
+        change: &LoggedChange,
     ) -> Result<Vec<VisibleChange>> {
-        let snapshot = &row.snapshot;
-        if self.lost_building(row) {
-            return self
-                .building_tombstones(db, row, Facts::of(row.entity_type, snapshot).building)
-                .await;
+        if self.lost_building(change) {
+            let building = Facts::of(change.entity_type, &change.snapshot).building;
+            return self.building_tombstones(db, change, building).await;
         }
-        let visible = self.sees(snapshot, row.entity_type);
+        Ok(self.decide(change).into_iter().collect())
+    }
+
+    /// [`View::present`] for a change that is not the loss of one of the
+    /// caller's buildings: decided in memory. Shown if visible now; a
+    /// departure (a tombstone) if it is deleted or hidden now and the
+    /// caller could see its previous version; otherwise nothing.
+    pub fn decide(&self, change: &LoggedChange) -> Option<VisibleChange> {
+        let row = &change.row;
+        let visible = self.sees(&row.snapshot, row.entity_type);
         if visible && row.op != ChangeOp::Deleted {
-            return Ok(vec![self.entry(
+            return Some(self.entry(
                 row,
                 false,
-                Some(self.redact(row.entity_type, snapshot.clone())),
-            )]);
+                Some(self.redact(row.entity_type, row.snapshot.clone())),
+            ));
         }
-        // Deleted, or out of view now: a tombstone, if the caller saw it before.
+        // A delete's snapshot is the entity before it.
         let saw_before = visible
-            || match row.version {
-                1 => false,
-                v => match priors.0.get(&(row.entity_type, row.entity_id, v - 1)) {
-                    Some(before) => before
-                        .as_ref()
-                        .is_some_and(|before| self.sees(before, row.entity_type)),
-                    None => changelog::snapshot_at(
-                        db,
-                        row.org_id,
-                        row.entity_type,
-                        row.entity_id,
-                        v - 1,
-                    )
-                    .await?
-                    .is_some_and(|before| self.sees(&before, row.entity_type)),
-                },
-            };
-        Ok(if saw_before {
-            vec![self.entry(row, true, None)]
-        } else {
-            Vec::new()
-        })
+            || change
+                .before
+                .is_some_and(|before| self.allows(row.entity_type, &before));
+        saw_before.then(|| self.entry(row, true, None))
     }
 
     /// The change as an entry for the caller.

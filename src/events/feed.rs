@@ -7,17 +7,20 @@
 //! every row after the replay arrives through the hub; rows it has already
 //! delivered (by seq) are skipped. Filtering is in memory: the subscriber's
 //! view (buildings, visible users) is loaded once and again only when one of
-//! their own assignments changes. Tombstones for entities that leave the
-//! view are sent for entities the feed has shown (or, during replay, that
-//! the log says the subscriber saw).
+//! their own assignments changes. A change that hides an entity is a
+//! departure (a tombstone) for a subscriber who could see its previous
+//! version, whether or not this feed ever sent it: an app that loaded the
+//! entity by query hears of its departure too. The previous version's facts
+//! come with the row (from the hub, read once for all), so a feed's memory
+//! is its own state, never the organisation's history.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use entity::change;
-use entity::enums::{ChangeOp, EntityType};
+use entity::enums::EntityType;
 use futures_util::Stream;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
@@ -29,7 +32,7 @@ use crate::auth::Principal;
 use crate::changelog;
 use crate::changelog::cursor;
 use crate::domain::facts::Facts;
-use crate::domain::visibility::{Priors, View, VisibleChange};
+use crate::domain::visibility::{self, LoggedChange, View, VisibleChange};
 use crate::error::{Error, Result};
 
 /// Rows read per round trip while replaying.
@@ -106,8 +109,6 @@ pub async fn open(
         replay_until,
         backlog: VecDeque::new(),
         pending: VecDeque::new(),
-        known: HashSet::new(),
-        priors: Priors::default(),
         failures: 0,
     };
     Ok(futures_util::stream::unfold(feed, |mut feed| async move {
@@ -117,7 +118,7 @@ pub async fn open(
 
 /// The state of one subscriber's feed.
 struct Feed {
-    receiver: broadcast::Receiver<Arc<change::Model>>,
+    receiver: broadcast::Receiver<Arc<LoggedChange>>,
     hub: Arc<Hub>,
     db: DatabaseConnection,
     principal: Principal,
@@ -129,12 +130,8 @@ struct Feed {
     replay_until: Option<i64>,
     /// Rows to filter: read from the log while replaying, or shared with
     /// every other subscriber through the hub (never copied per subscriber).
-    backlog: VecDeque<Arc<change::Model>>,
+    backlog: VecDeque<Arc<LoggedChange>>,
     pending: VecDeque<FeedEvent>,
-    /// Entities this feed has shown, so leaving the view sends a tombstone.
-    known: HashSet<(EntityType, Uuid)>,
-    /// Previous snapshots read ahead for the rows being replayed.
-    priors: Priors,
     /// Database reads that failed in a row.
     failures: u32,
 }
@@ -168,7 +165,6 @@ impl Feed {
                     // Caught up with the log: from here on every row comes
                     // through the hub and is filtered in memory.
                     self.replay_until = None;
-                    self.priors = Priors::default();
                     match self.receiver.recv().await {
                         Ok(row) => row,
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -216,27 +212,27 @@ impl Feed {
     async fn read_log(&mut self) -> Result<()> {
         let rows = match self.hub.recent_after(self.last, REPLAY_BATCH as usize) {
             Some(rows) => rows,
-            None => changelog::rows_after(
-                &self.db,
-                self.last,
-                Some(self.principal.org_id),
-                REPLAY_BATCH,
-            )
-            .await?
-            .into_iter()
-            .map(Arc::new)
-            .collect(),
+            None => {
+                let rows = changelog::rows_after(
+                    &self.db,
+                    self.last,
+                    Some(self.principal.org_id),
+                    REPLAY_BATCH,
+                )
+                .await?;
+                visibility::with_before(&self.db, rows, |row| self.view.needs_before(row))
+                    .await?
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect()
+            }
         };
-        self.priors = self
-            .view
-            .priors(&self.db, rows.iter().map(|row| &**row))
-            .await?;
         self.backlog.extend(rows);
         Ok(())
     }
 
     /// Turns one row into the events the subscriber may see.
-    async fn handle(&mut self, row: &change::Model) -> Result<()> {
+    async fn handle(&mut self, row: &LoggedChange) -> Result<()> {
         if row.org_id != self.principal.org_id {
             return Ok(());
         }
@@ -249,22 +245,14 @@ impl Feed {
         if !self.entity_types.is_empty() && !self.entity_types.contains(&row.entity_type) && !mine {
             return Ok(());
         }
-        let replaying = self.replay_until.is_some();
-        let changes = if replaying || self.view.lost_building(row) {
-            // The log can tell whether the subscriber saw the previous version.
-            Box::pin(self.view.present(&self.db, row, &self.priors)).await?
+        let changes = if self.view.lost_building(row) {
+            Box::pin(self.view.present(&self.db, row)).await?
         } else {
-            self.present_live(row)
+            self.view.decide(row).into_iter().collect()
         };
         for change in changes {
             if !self.entity_types.is_empty() && !self.entity_types.contains(&change.entity_type) {
                 continue;
-            }
-            let key = (change.entity_type, change.entity_id);
-            if change.tombstone {
-                self.known.remove(&key);
-            } else {
-                self.known.insert(key);
             }
             let raw = (!change.tombstone && change.seq == row.seq).then(|| row.snapshot.clone());
             self.pending.push_back(FeedEvent {
@@ -274,20 +262,6 @@ impl Feed {
             });
         }
         Ok(())
-    }
-
-    /// The live decision, in memory: shown if visible; a tombstone if it
-    /// left the view after this feed showed it.
-    fn present_live(&self, row: &change::Model) -> Vec<VisibleChange> {
-        let visible = self.view.sees(&row.snapshot, row.entity_type) && row.op != ChangeOp::Deleted;
-        if visible {
-            let snapshot = self.view.redact(row.entity_type, row.snapshot.clone());
-            vec![self.view.entry(row, false, Some(snapshot))]
-        } else if self.known.contains(&(row.entity_type, row.entity_id)) {
-            vec![self.view.entry(row, true, None)]
-        } else {
-            Vec::new()
-        }
     }
 
     /// A change of one of the subscriber's own building memberships.

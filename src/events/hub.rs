@@ -1,5 +1,7 @@
 //! The instance's change-log tailer. One task per process reads the log in
-//! `seq` order, once for every subscriber, and broadcasts each row; it wakes
+//! `seq` order, once for every subscriber, and broadcasts each row with the
+//! facts of its entity's previous version (so every feed can tell a
+//! departure in memory); it wakes
 //! when a write commits here, when PostgreSQL notifies of a commit on any
 //! instance (`LISTEN fieldsync_changes`), and every `sync.poll_interval_ms`
 //! in case a notification was lost (the database restarted, say).
@@ -18,12 +20,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use entity::change;
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::changelog::{self, CommitSignal};
+use crate::domain::visibility::{self, LoggedChange};
 use crate::error::Result;
 
 /// Rows broadcast but not yet received before a subscriber counts as lagging.
@@ -35,7 +37,7 @@ const RETRY: Duration = Duration::from_millis(250);
 
 /// Broadcasts committed changes to this instance's subscribers.
 pub struct Hub {
-    sender: broadcast::Sender<Arc<change::Model>>,
+    sender: broadcast::Sender<Arc<LoggedChange>>,
     /// Given by the write path at each commit, and by `listen` for commits
     /// on other instances.
     wake: CommitSignal,
@@ -48,7 +50,7 @@ pub struct Hub {
 
 /// Recent rows in seq order, and the seq below which they are incomplete.
 struct Recent {
-    rows: VecDeque<Arc<change::Model>>,
+    rows: VecDeque<Arc<LoggedChange>>,
     /// Every row with a seq above this one is in `rows` (or still to come).
     floor: i64,
 }
@@ -74,7 +76,7 @@ impl Hub {
     }
 
     /// Receives every change broadcast from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<change::Model>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedChange>> {
         self.sender.subscribe()
     }
 
@@ -85,7 +87,7 @@ impl Hub {
 
     /// Up to `limit` rows after `after`, from memory; `None` when rows after
     /// it have left the window (read them from the log).
-    pub fn recent_after(&self, after: i64, limit: usize) -> Option<Vec<Arc<change::Model>>> {
+    pub fn recent_after(&self, after: i64, limit: usize) -> Option<Vec<Arc<LoggedChange>>> {
         let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
         if after < recent.floor {
             return None;
@@ -125,7 +127,9 @@ impl Hub {
             let after = self.last_seq();
             let rows = changelog::rows_after(db, after, None, BATCH).await?;
             let full = rows.len() as u64 == BATCH;
-            for row in rows {
+            // Once for every subscriber: what each entity was before, so a
+            // feed decides a departure without a read of its own.
+            for row in visibility::with_before(db, rows, |_| true).await? {
                 self.publish(row);
             }
             if !full {
@@ -135,7 +139,7 @@ impl Hub {
     }
 
     /// Keeps a row among the recent ones, then broadcasts it.
-    fn publish(&self, row: change::Model) {
+    fn publish(&self, row: LoggedChange) {
         let row = Arc::new(row);
         {
             let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
@@ -192,8 +196,8 @@ mod tests {
 
     use super::*;
 
-    fn row(seq: i64) -> change::Model {
-        change::Model {
+    fn row(seq: i64) -> LoggedChange {
+        let row = entity::change::Model {
             seq,
             org_id: uuid::Uuid::nil().into(),
             entity_type: EntityType::Task,
@@ -206,10 +210,11 @@ mod tests {
             client_mutation_id: None,
             priority: 0,
             created_at: chrono::Utc::now(),
-        }
+        };
+        LoggedChange { row, before: None }
     }
 
-    fn seqs(rows: Option<Vec<Arc<change::Model>>>) -> Option<Vec<i64>> {
+    fn seqs(rows: Option<Vec<Arc<LoggedChange>>>) -> Option<Vec<i64>> {
         rows.map(|rows| rows.iter().map(|r| r.seq).collect())
     }
 

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::auth::Principal;
 use crate::changelog::cursor;
-use crate::domain::visibility::{View, VisibleChange};
+use crate::domain::visibility::{self, View, VisibleChange};
 use crate::error::{Error, Result};
 
 /// Largest page of changes.
@@ -66,10 +66,10 @@ pub async fn pull(
     rows.truncate(limit as usize);
     let last_seq = rows.last().map_or(since, |r| r.seq);
     let view = View::of(db, principal).await?;
-    let priors = view.priors(db, &rows).await?;
+    let rows = visibility::with_before(db, rows, |row| view.needs_before(row)).await?;
     let mut out: Vec<VisibleChange> = Vec::new();
     for row in rows {
-        for change in view.present(db, &row, &priors).await? {
+        for change in view.present(db, &row).await? {
             if !entity_types.is_empty() && !entity_types.contains(&change.entity_type) {
                 continue;
             }
