@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::{Role, TaskPriority, TaskStatus};
 use entity::ids::{BuildingId, TaskId, UserId};
 use entity::task;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, QueryFilter, QuerySelect, Select};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, QueryFilter, Select};
 
 use super::pagination::{Page, PageRequest, paginate};
 use super::scope::{BuildingScope, in_org};
@@ -94,16 +94,4 @@ pub async fn get(
         .one(db)
         .await?
         .ok_or(Error::NotFound("task"))
-}
-
-/// The ids of the tasks assigned to the caller now.
-pub async fn assigned_ids(db: &impl ConnectionTrait, principal: &Principal) -> Result<Vec<TaskId>> {
-    Ok(visible(db, principal)
-        .await?
-        .filter(task::Column::AssigneeId.eq(principal.user_id))
-        .select_only()
-        .column(task::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?)
 }

@@ -193,6 +193,9 @@ impl View {
     /// caller could see its previous version; otherwise nothing.
     pub fn decide(&self, change: &LoggedChange) -> Option<VisibleChange> {
         let row = &change.row;
+        if self.blind_to(row) {
+            return None;
+        }
         let visible = self.sees(&row.snapshot, row.entity_type);
         if visible && row.op != ChangeOp::Deleted {
             return Some(self.entry(
@@ -207,6 +210,22 @@ impl View {
                 .before
                 .is_some_and(|before| self.allows(row.entity_type, &before));
         saw_before.then(|| self.entry(row, true, None))
+    }
+
+    /// A change the caller could see only as "something moved": a worker
+    /// status update of nothing but the location, for a client, who never
+    /// sees locations (the event alone would tell them when the worker moved).
+    fn blind_to(&self, row: &change::Model) -> bool {
+        self.principal.role == Role::Client
+            && row.entity_type == EntityType::WorkerStatus
+            && row.op == ChangeOp::Updated
+            && row.changed_fields.as_array().is_some_and(|fields| {
+                fields.iter().all(|field| {
+                    field
+                        .as_str()
+                        .is_some_and(|f| priority::LOCATION_FIELDS.contains(&f))
+                })
+            })
     }
 
     /// The change as an entry for the caller.

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::change;
-use entity::enums::EntityType;
+use entity::enums::{ChangeOp, EntityType};
 use futures_util::Stream;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
@@ -50,11 +50,31 @@ pub struct FeedEvent {
     pub change: VisibleChange,
     /// The unredacted snapshot, for typed objects that apply field rules themselves.
     pub raw: Option<Value>,
+    /// What the entity was before this change (for a delete, what was
+    /// deleted), when known: a filtered subscription tells a departure
+    /// from its filter by it.
+    pub before: Option<Facts>,
     /// The cursor to resume after this event.
     pub cursor: String,
 }
 
 impl FeedEvent {
+    /// The same change as a departure: a tombstone (for a subscription
+    /// whose filter the entity no longer matches).
+    pub fn departed(self) -> Self {
+        Self {
+            change: VisibleChange {
+                op: ChangeOp::Deleted,
+                tombstone: true,
+                changed_fields: Vec::new(),
+                snapshot: None,
+                ..self.change
+            },
+            raw: None,
+            ..self
+        }
+    }
+
     /// Which event this is, for sharing its rendering.
     pub fn key(&self) -> EventKey {
         EventKey {
@@ -255,9 +275,19 @@ impl Feed {
                 continue;
             }
             let raw = (!change.tombstone && change.seq == row.seq).then(|| row.snapshot.clone());
+            // The tombstones of a lost building's contents are about other
+            // entities than the row's.
+            let before = if change.entity_id != row.entity_id {
+                None
+            } else if row.op == ChangeOp::Deleted {
+                Some(Facts::of(row.entity_type, &row.snapshot))
+            } else {
+                row.before
+            };
             self.pending.push_back(FeedEvent {
                 cursor: cursor::encode(row.seq, Utc::now()),
                 raw,
+                before,
                 change,
             });
         }

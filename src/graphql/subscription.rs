@@ -2,7 +2,6 @@
 //! (what was missed is replayed from the change log first, with no gap and
 //! no duplicate), each filtered to what the subscriber may see.
 
-use std::collections::HashSet;
 use std::future::ready;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,9 +12,7 @@ use async_graphql::parser::types::{
 use async_graphql::{Context, ID, Json, Object, Subscription};
 use entity::enums::{ChangeOp, EntityType};
 use entity::ids::{BuildingId, UserId};
-use entity::{task, worker_status};
 use futures_util::{Stream, StreamExt, stream};
-use sea_orm::IdenStatic;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -26,7 +23,6 @@ use super::objects::gid;
 use super::objects::write::{VersionedEntity, entity_of};
 use crate::changelog::priority;
 use crate::domain::facts::Facts;
-use crate::domain::tasks;
 use crate::error::Error;
 use crate::events::feed::{self, FeedEvent};
 
@@ -187,16 +183,6 @@ enum Narrow {
 }
 
 impl Narrow {
-    /// The stored field that holds this fact, as the change log names it
-    /// among a write's changed fields (the models' column names).
-    fn field(self) -> &'static str {
-        match self {
-            Narrow::Building(_) => task::Column::BuildingId.as_str(),
-            Narrow::Assignee(_) => task::Column::AssigneeId.as_str(),
-            Narrow::Worker(_) => worker_status::Column::WorkerId.as_str(),
-        }
-    }
-
     fn matches(self, facts: &Facts) -> bool {
         match self {
             Narrow::Building(id) => facts.building == Some(id),
@@ -206,34 +192,23 @@ impl Narrow {
     }
 }
 
-/// Keeps events whose entity matches `narrow` (no filter keeps all;
-/// tombstones always pass: they concern entities the subscriber was shown).
-fn field_is(event: &FeedEvent, narrow: Option<Narrow>) -> bool {
-    match (narrow, &event.change.snapshot) {
-        (None, _) | (_, None) => true,
-        (Some(narrow), Some(snapshot)) => {
-            narrow.matches(&Facts::of(event.change.entity_type, snapshot))
-        }
+/// An event as a subscription filtered by `narrow` sees it (no filter:
+/// as it is): the event while the entity matches; a departure (a
+/// tombstone) when it matched at its previous version and no longer does
+/// (a task moved to another building or reassigned, a worker clocked in
+/// elsewhere); a tombstone only if the entity matched before (a lost
+/// building's contents, whose previous versions are not at hand, pass);
+/// nothing otherwise, however the entity moved between other values.
+fn narrowed(event: FeedEvent, narrow: Option<Narrow>) -> Option<FeedEvent> {
+    let Some(narrow) = narrow else {
+        return Some(event);
+    };
+    let matched_before = event.before.map(|before| narrow.matches(&before));
+    match &event.change.snapshot {
+        Some(now) if narrow.matches(&Facts::of(event.change.entity_type, now)) => Some(event),
+        Some(_) => (matched_before == Some(true)).then(|| event.departed()),
+        None => (matched_before != Some(false)).then_some(event),
     }
-}
-
-/// Keeps what [`field_is`] keeps, and also every update of the filtered
-/// field itself: the entity may just have left the filter (a task
-/// reassigned away from the assignee followed, a worker clocked in
-/// elsewhere), and a subscriber holding it in a filtered list learns where
-/// it went and drops it. (An update between two other values passes too:
-/// without the previous version in memory it cannot be told apart; the
-/// client finds it does not match and ignores it.)
-fn in_or_leaving(event: &FeedEvent, narrow: Option<Narrow>) -> bool {
-    field_is(event, narrow)
-        || narrow.is_some_and(|narrow| {
-            event.change.op == ChangeOp::Updated
-                && event
-                    .change
-                    .changed_fields
-                    .iter()
-                    .any(|f| f == narrow.field())
-        })
 }
 
 /// Checks the GraphQL rule that a subscription selects exactly one root
@@ -301,8 +276,8 @@ impl SubscriptionRoot {
     }
 
     /// Changes of tasks you may see, optionally of one building or assignee
-    /// (with a filter, also every update of the filtered field, such as the
-    /// one that reassigns a task away: drop what no longer matches).
+    /// (with a filter, a task that leaves it, moved or reassigned away,
+    /// comes as a tombstone: drop it from the list).
     async fn task_changed(
         &self,
         ctx: &Context<'_>,
@@ -313,14 +288,15 @@ impl SubscriptionRoot {
         let building = id_filter(building_id, "building", Narrow::Building)?;
         let assignee = id_filter(assignee_id, "user", Narrow::Assignee)?;
         deliver(ctx, vec![EntityType::Task], after, |events| {
-            events.filter(move |e| ready(in_or_leaving(e, building) && in_or_leaving(e, assignee)))
+            events.filter_map(move |e| {
+                ready(narrowed(e, building).and_then(|e| narrowed(e, assignee)))
+            })
         })
         .await
     }
 
-    /// Tasks assigned to you, as they change, and the change that takes one
-    /// off you (reassigned, unassigned, or a tombstone when it leaves your
-    /// view).
+    /// Tasks assigned to you, as they change, and a tombstone when one is
+    /// no longer yours (reassigned, unassigned, deleted, or out of your view).
     async fn my_task_assignments(
         &self,
         ctx: &Context<'_>,
@@ -329,35 +305,15 @@ impl SubscriptionRoot {
         if let Some(one) = rendering_one(ctx) {
             return Ok(one);
         }
-        let principal = ctx.principal()?;
-        let me = Some(Narrow::Assignee(principal.user_id));
-        // Tasks this subscription counts as yours: assigned now, and those
-        // its events assign to you; the event that takes one off you is sent.
-        let mut mine: HashSet<uuid::Uuid> =
-            Box::pin(tasks::assigned_ids(&ctx.state()?.db, principal))
-                .await?
-                .into_iter()
-                .map(|id| id.into_uuid())
-                .collect();
+        let me = Some(Narrow::Assignee(ctx.principal()?.user_id));
         deliver(ctx, vec![EntityType::Task], after, |events| {
-            events.filter(move |e| {
-                let id = e.change.entity_id;
-                let assigned = e.change.snapshot.is_some() && field_is(e, me);
-                let shown = if assigned {
-                    mine.insert(id);
-                    true
-                } else {
-                    mine.remove(&id)
-                };
-                ready(shown)
-            })
+            events.filter_map(move |e| ready(narrowed(e, me)))
         })
         .await
     }
 
     /// Duty status changes of the workers you may see, optionally at one
-    /// building (with a building, also every change of a worker's building,
-    /// such as the one that takes a worker elsewhere).
+    /// building (a worker who leaves it comes as a tombstone).
     async fn worker_status_changed(
         &self,
         ctx: &Context<'_>,
@@ -366,7 +322,7 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
         let building = id_filter(building_id, "building", Narrow::Building)?;
         deliver(ctx, vec![EntityType::WorkerStatus], after, |events| {
-            events.filter(move |e| ready(in_or_leaving(e, building)))
+            events.filter_map(move |e| ready(narrowed(e, building)))
         })
         .await
     }
@@ -383,21 +339,20 @@ impl SubscriptionRoot {
         }
         let worker = id_filter(worker_id, "user", Narrow::Worker)?;
         deliver(ctx, vec![EntityType::WorkerStatus], after, |events| {
-            events.filter(move |e| {
+            events.filter_map(move |e| {
                 let located = priority::moves_location(&e.change.changed_fields)
                     && e.change
                         .snapshot
                         .as_ref()
                         .is_some_and(|s| Facts::of(EntityType::WorkerStatus, s).located);
-                ready(located && field_is(e, worker))
+                ready(narrowed(e, worker).filter(|_| located))
             })
         })
         .await
     }
 
     /// Violations, inspections and compliance alerts of your buildings
-    /// (optionally one; then also every update that moves a record between
-    /// buildings).
+    /// (optionally one; a record moved out of it comes as a tombstone).
     async fn compliance_events(
         &self,
         ctx: &Context<'_>,
@@ -411,7 +366,7 @@ impl SubscriptionRoot {
             EntityType::ComplianceAlert,
         ];
         deliver(ctx, types, after, |events| {
-            events.filter(move |e| ready(in_or_leaving(e, building)))
+            events.filter_map(move |e| ready(narrowed(e, building)))
         })
         .await
     }
@@ -425,7 +380,7 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
         let building = id_filter(building_id, "building", Narrow::Building)?;
         deliver(ctx, vec![EntityType::Building], after, |events| {
-            events.filter(move |e| ready(field_is(e, building)))
+            events.filter_map(move |e| ready(narrowed(e, building)))
         })
         .await
     }

@@ -15,12 +15,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, PROGRESS, TestApp, spawn_app};
 
-type Events = Pin<Box<dyn Stream<Item = Response> + Send>>;
+pub type Events = Pin<Box<dyn Stream<Item = Response> + Send>>;
 
 /// Subscribes as `user` to `query`, whose `AFTER` placeholder becomes
 /// `after:` the log's newest cursor: the feed then starts exactly there,
 /// however long it takes to open, so no write of the test can slip past it.
-async fn subscribe(app: &TestApp, user: UserId, query: &str) -> Events {
+pub async fn subscribe(app: &TestApp, user: UserId, query: &str) -> Events {
     let who = principal::load(&app.state.db, user).await.unwrap();
     let cursor = app.newest_cursor().await;
     let query = query.replace("AFTER", &format!("after: \"{cursor}\""));
@@ -33,7 +33,7 @@ async fn subscribe(app: &TestApp, user: UserId, query: &str) -> Events {
     Box::pin(build_schema(app.state.clone()).execute_stream(request))
 }
 
-async fn next(events: &mut Events) -> Value {
+pub async fn next(events: &mut Events) -> Value {
     let response = tokio::time::timeout(Duration::from_secs(10), events.next())
         .await
         .expect("an event within 10 s")
@@ -110,19 +110,26 @@ async fn clients_follow_worker_status_on_site_without_locations(backend: Backend
     )
     .await
     .ok();
-    app.graphql(
-        Some(&app.worker(1)),
+    // A move alone is not news to a client, who never sees where: only
+    // the status change after it arrives.
+    for mutation in [
         "mutation { reportLocation(latitude: 40.7, longitude: -74.0, accuracy: 5) { outcome } }",
-        json!({}),
-    )
-    .await
-    .ok();
+        "mutation { setWorkerStatus(status: ON_BREAK) { outcome } }",
+    ] {
+        app.graphql(Some(&app.worker(1)), mutation, json!({}))
+            .await
+            .ok();
+    }
     let event = next(&mut client1).await;
     let change = &event["data"]["workerStatusChanged"];
     assert_eq!(
         change["entityId"],
         app.demo.workers[0].to_string().as_str(),
         "worker4 is not at client1's building: {event}"
+    );
+    assert_eq!(
+        change["entity"]["status"], "ON_BREAK",
+        "not the move: {event}"
     );
     assert!(
         change["entity"]["location"].is_null(),
@@ -228,18 +235,20 @@ async fn a_task_taken_off_the_assignee_is_announced_to_them(backend: Backend) {
     let assigned = &assigned["data"]["myTaskAssignments"];
     assert_eq!(assigned["entityId"], task.as_str(), "{assigned}");
     assert_eq!(assigned["entity"]["assignee"]["id"], w1.as_str());
-    // Unassigned, the open task stays in worker1's view, no longer theirs.
+    // Unassigned, the open task stays in worker1's view, no longer theirs:
+    // it leaves this subscription.
     admin(&app, assign, json!({ "id": task, "w": null })).await;
     let released = next(&mut worker1).await;
     let released = &released["data"]["myTaskAssignments"];
     assert_eq!(released["entityId"], task.as_str(), "{released}");
-    assert_eq!(released["tombstone"], false);
-    assert_eq!(released["entity"]["assignee"], Value::Null);
+    assert_eq!(released["tombstone"], true);
+    assert_eq!(released["entity"], Value::Null);
 }
 
 /// `taskChanged(assigneeId:)` tells of a task reassigned away from that
-/// assignee (the subscriber drops it from the list), then no more of it.
-async fn a_task_reassigned_away_leaves_the_assignee_filter_with_an_event(backend: Backend) {
+/// assignee with a tombstone (the subscriber drops it from the list), then
+/// no more of it.
+async fn a_task_reassigned_away_leaves_the_assignee_filter_with_a_tombstone(backend: Backend) {
     let app = spawn_app(backend).await;
     let assign = "mutation($id: ID!, $w: ID) { assignTask(id: $id, assigneeId: $w) { outcome } }";
     let (worker1, worker2) = (
@@ -251,7 +260,7 @@ async fn a_task_reassigned_away_leaves_the_assignee_filter_with_an_event(backend
     let staying = app.task_in(0, "PENDING").await;
     admin(&app, assign, json!({ "id": staying, "w": worker1 })).await;
     let query = format!(
-        "subscription {{ taskChanged(assigneeId: \"{worker1}\", AFTER) {{ entityId entity {{ ... on Task {{ progress assignee {{ id }} }} }} }} }}"
+        "subscription {{ taskChanged(assigneeId: \"{worker1}\", AFTER) {{ entityId tombstone entity {{ ... on Task {{ progress assignee {{ id }} }} }} }} }}"
     );
     let mut events = subscribe(&app, app.demo.admin, &query).await;
     admin(&app, assign, json!({ "id": leaving, "w": worker2 })).await;
@@ -260,7 +269,7 @@ async fn a_task_reassigned_away_leaves_the_assignee_filter_with_an_event(backend
     let event = next(&mut events).await;
     let change = &event["data"]["taskChanged"];
     assert_eq!(change["entityId"], leaving.as_str(), "{event}");
-    assert_eq!(change["entity"]["assignee"]["id"], worker2.as_str());
+    assert_eq!(change["tombstone"], true, "{event}");
     let event = next(&mut events).await;
     let change = &event["data"]["taskChanged"];
     assert_eq!(
@@ -272,7 +281,7 @@ async fn a_task_reassigned_away_leaves_the_assignee_filter_with_an_event(backend
 }
 
 crate::on_both_backends!(
-    a_task_reassigned_away_leaves_the_assignee_filter_with_an_event,
+    a_task_reassigned_away_leaves_the_assignee_filter_with_a_tombstone,
     a_task_taken_off_the_assignee_is_announced_to_them,
     task_changed_follows_one_building,
     my_task_assignments_reach_only_the_assignee,

@@ -1,0 +1,252 @@
+//! Departures reach every live feed, the way apps use them: load a list by
+//! query, then subscribe (with `after:` a cursor taken before the query, or
+//! live from now). A subscriber who could see an entity at its previous
+//! version, under the subscription's filter, gets a tombstone when it is
+//! deleted or leaves; moves between two other values of the filter are
+//! not sent at all.
+
+use std::time::Duration;
+
+use entity::ids::UserId;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, PROGRESS, TestApp, spawn_app};
+use crate::subscriptions::{Events, next, subscribe};
+
+const ASSIGN: &str =
+    "mutation($id: ID!, $w: ID) { assignTask(id: $id, assigneeId: $w) { outcome } }";
+const DELETE: &str = "mutation($id: ID!) { deleteTask(id: $id) { outcome } }";
+
+/// How a test subscribes after loading its list.
+#[derive(Clone, Copy, Debug)]
+enum Start {
+    /// `after:` the cursor taken before the list was loaded.
+    After,
+    /// Live, without `after:`.
+    Live,
+}
+
+/// Subscribes as `user` to `query` (whose `AFTER` placeholder becomes the
+/// cursor, or nothing). A live feed misses what was written before it
+/// opened, so the admin raises the progress of `marker` (a task the feed
+/// shows) until an event shows the feed is live; the markers' events are
+/// then drained.
+async fn follow(app: &TestApp, start: Start, user: UserId, query: &str, marker: &str) -> Events {
+    match start {
+        Start::After => subscribe(app, user, query).await,
+        Start::Live => {
+            let mut events = subscribe(
+                app,
+                user,
+                &query.replace("(AFTER)", "").replace(", AFTER", ""),
+            )
+            .await;
+            for attempt in 0.. {
+                assert!(attempt < 20, "the feed never went live");
+                admin(app, PROGRESS, json!({ "id": marker, "p": 40 + attempt })).await;
+                if let Ok(Some(_)) =
+                    tokio::time::timeout(Duration::from_millis(500), events.next()).await
+                {
+                    break;
+                }
+            }
+            while let Ok(Some(_)) =
+                tokio::time::timeout(Duration::from_millis(300), events.next()).await
+            {}
+            events
+        }
+    }
+}
+
+/// The ids of the tasks a query lists.
+async fn listed(app: &TestApp, token: &str, query: &str, vars: Value) -> Vec<String> {
+    app.graphql(Some(token), query, vars)
+        .await
+        .nodes("tasks")
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn admin(app: &TestApp, query: &str, vars: Value) {
+    app.graphql(Some(&app.admin()), query, vars).await.ok();
+}
+
+/// The next event's `field`, which must be a tombstone of `id`.
+async fn tombstone_of(events: &mut Events, field: &str, id: &str) {
+    let event = next(events).await;
+    let change = &event["data"][field];
+    assert_eq!(change["entityId"], id, "{event}");
+    assert_eq!(change["tombstone"], true, "{event}");
+}
+
+async fn an_admins_changes_feed_hears_of_a_deletion_it_never_sent(backend: Backend, start: Start) {
+    let app = spawn_app(backend).await;
+    let query = "subscription { changes(entityTypes: [TASK], AFTER) { entityId tombstone } }";
+    let tasks = listed(
+        &app,
+        &app.admin(),
+        "{ tasks(first: 100) { edges { node { id } } } }",
+        json!({}),
+    )
+    .await;
+    let mut events = follow(&app, start, app.demo.admin, query, &tasks[0]).await;
+    admin(&app, DELETE, json!({ "id": tasks[1] })).await;
+    tombstone_of(&mut events, "changes", &tasks[1]).await;
+}
+
+async fn a_clients_building_feed_hears_of_a_deleted_task(backend: Backend, start: Start) {
+    let app = spawn_app(backend).await;
+    let b1 = app.demo.buildings[0].to_string();
+    let query = format!(
+        "subscription {{ taskChanged(buildingId: \"{b1}\", AFTER) {{ entityId tombstone }} }}"
+    );
+    let tasks = listed(
+        &app,
+        &app.client(1),
+        "query($b: ID!) { tasks(filter: { buildingId: $b }, first: 100) { edges { node { id } } } }",
+        json!({ "b": b1 }),
+    )
+    .await;
+    let mut events = follow(&app, start, app.demo.clients[0], &query, &tasks[0]).await;
+    // A task of another building, deleted: not this feed's concern.
+    let elsewhere = app.task_in(2, "PENDING").await;
+    admin(&app, DELETE, json!({ "id": elsewhere })).await;
+    admin(&app, DELETE, json!({ "id": tasks[1] })).await;
+    tombstone_of(&mut events, "taskChanged", &tasks[1]).await;
+}
+
+async fn a_workers_assignments_feed_hears_of_a_task_reassigned_away(
+    backend: Backend,
+    start: Start,
+) {
+    let app = spawn_app(backend).await;
+    // Both work in building 1 (and nobody else does).
+    let (worker1, worker2) = (
+        app.demo.workers[0].to_string(),
+        app.demo.workers[1].to_string(),
+    );
+    // Two tasks of worker1's, one of worker2's.
+    let open = listed(
+        &app,
+        &app.admin(),
+        "query($b: ID!) { tasks(filter: { buildingId: $b, status: [PENDING, ASSIGNED, IN_PROGRESS] }, first: 3) { edges { node { id } } } }",
+        json!({ "b": app.demo.buildings[0].to_string() }),
+    )
+    .await;
+    let [mine, other, theirs] = [&open[0], &open[1], &open[2]];
+    for (task, worker) in [(mine, &worker1), (other, &worker1), (theirs, &worker2)] {
+        admin(&app, ASSIGN, json!({ "id": task, "w": worker })).await;
+    }
+    let query = "subscription { myTaskAssignments(AFTER) { entityId tombstone } }";
+    let assigned = listed(
+        &app,
+        &app.worker(1),
+        "query($w: ID!) { tasks(filter: { assigneeId: $w }, first: 100) { edges { node { id } } } }",
+        json!({ "w": worker1 }),
+    )
+    .await;
+    assert!(assigned.contains(mine), "{assigned:?}");
+    let mut events = follow(&app, start, app.demo.workers[0], query, other).await;
+    // Between two others (worker2, nobody): nothing. Away from worker1: a tombstone.
+    admin(&app, ASSIGN, json!({ "id": theirs, "w": null })).await;
+    admin(&app, ASSIGN, json!({ "id": mine, "w": worker2 })).await;
+    tombstone_of(&mut events, "myTaskAssignments", mine).await;
+
+    // The same through an administrator's `taskChanged(assigneeId:)`.
+    let query = format!(
+        "subscription {{ taskChanged(assigneeId: \"{worker1}\", AFTER) {{ entityId tombstone }} }}"
+    );
+    let mut events = follow(&app, start, app.demo.admin, &query, other).await;
+    admin(&app, ASSIGN, json!({ "id": theirs, "w": worker2 })).await;
+    admin(&app, ASSIGN, json!({ "id": other, "w": null })).await;
+    tombstone_of(&mut events, "taskChanged", other).await;
+}
+
+async fn a_clients_status_feed_hears_of_a_worker_clocking_out(backend: Backend, start: Start) {
+    let app = spawn_app(backend).await;
+    let b1 = app.demo.buildings[0].to_string();
+    let worker1 = app.demo.workers[0].to_string();
+    let on_site = app
+        .graphql(
+            Some(&app.client(1)),
+            "query($b: ID!) { workerStatuses(buildingId: $b) { worker { id } } }",
+            json!({ "b": b1 }),
+        )
+        .await;
+    assert!(
+        on_site.ok()["workerStatuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["worker"]["id"] == worker1.as_str()),
+        "worker1 is on site: {:?}",
+        on_site.body
+    );
+    let query = format!(
+        "subscription {{ workerStatusChanged(buildingId: \"{b1}\", AFTER) {{ entityId tombstone }} }}"
+    );
+    // The marker: an administrator's write of a task, which this feed never
+    // shows, cannot tell it is live; worker1's own status can.
+    let mut events = match start {
+        Start::After => subscribe(&app, app.demo.clients[0], &query).await,
+        Start::Live => {
+            let live = query.replace(", AFTER", "");
+            let mut events = subscribe(&app, app.demo.clients[0], &live).await;
+            for (attempt, status) in ["ON_BREAK", "ON_DUTY"].iter().cycle().enumerate() {
+                assert!(attempt < 20, "the feed never went live");
+                app.graphql(
+                    Some(&app.worker(1)),
+                    "mutation($s: WorkerDutyStatus!) { setWorkerStatus(status: $s) { outcome } }",
+                    json!({ "s": status }),
+                )
+                .await
+                .ok();
+                if let Ok(Some(_)) =
+                    tokio::time::timeout(Duration::from_millis(500), events.next()).await
+                {
+                    break;
+                }
+            }
+            while let Ok(Some(_)) =
+                tokio::time::timeout(Duration::from_millis(300), events.next()).await
+            {}
+            events
+        }
+    };
+    app.graphql(
+        Some(&app.worker(1)),
+        "mutation { clockOut { outcome } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    let event = next(&mut events).await;
+    let change = &event["data"]["workerStatusChanged"];
+    assert_eq!(change["entityId"], worker1.as_str(), "{event}");
+    assert_eq!(change["tombstone"], true, "{event}");
+}
+
+/// Runs each `async fn(Backend, Start)` from both starts, on both backends.
+macro_rules! both_starts {
+    ($($name:ident),* $(,)?) => {
+        mod after {
+            use crate::helpers::Backend;
+            $(async fn $name(backend: Backend) { super::$name(backend, super::Start::After).await })*
+            crate::on_both_backends!($($name),*);
+        }
+        mod live {
+            use crate::helpers::Backend;
+            $(async fn $name(backend: Backend) { super::$name(backend, super::Start::Live).await })*
+            crate::on_both_backends!($($name),*);
+        }
+    };
+}
+
+both_starts!(
+    an_admins_changes_feed_hears_of_a_deletion_it_never_sent,
+    a_clients_building_feed_hears_of_a_deleted_task,
+    a_workers_assignments_feed_hears_of_a_task_reassigned_away,
+    a_clients_status_feed_hears_of_a_worker_clocking_out,
+);
