@@ -11,12 +11,12 @@ use chrono::Utc;
 use entity::enums::{NotificationStatus, PushProvider};
 use entity::ids::DeviceId;
 use entity::{device, notification};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder,
 };
 
+use super::notifications;
 use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::error::{Error, Result};
@@ -101,7 +101,7 @@ async fn register_in(
         }
         if existing.user_id != principal.user_id {
             tracing::info!(device.id = %existing.id, "push token moved to another user");
-            cancel_queued(db, &existing, now).await?;
+            cancel_queued(db, &existing).await?;
         }
         let mut row = existing;
         row.org_id = principal.org_id;
@@ -133,30 +133,15 @@ async fn register_in(
 }
 
 /// Cancels what is waiting for a device's previous owner.
-async fn cancel_queued(
-    db: &impl ConnectionTrait,
-    device: &device::Model,
-    now: chrono::DateTime<Utc>,
-) -> Result<()> {
-    notification::Entity::update_many()
-        .col_expr(
-            notification::Column::Status,
-            Expr::value(NotificationStatus::Cancelled),
-        )
-        .col_expr(
-            notification::Column::Error,
-            Expr::value("the device moved to another user"),
-        )
-        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
-        .filter(notification::Column::DeviceId.eq(device.id))
-        .filter(notification::Column::UserId.eq(device.user_id))
-        .filter(
+async fn cancel_queued(db: &impl ConnectionTrait, device: &device::Model) -> Result<()> {
+    let waiting = Condition::all()
+        .add(notification::Column::DeviceId.eq(device.id))
+        .add(notification::Column::UserId.eq(device.user_id))
+        .add(
             notification::Column::Status
                 .is_in([NotificationStatus::Pending, NotificationStatus::Sending]),
-        )
-        .exec(db)
-        .await?;
-    Ok(())
+        );
+    notifications::cancel(db, waiting, "the device moved to another user").await
 }
 
 /// Stops pushing to one of the caller's devices; false when they have no

@@ -1,14 +1,16 @@
 //! The push delivery log (`notifications` rows: status, attempts, the
 //! provider's answer), readable by administrators for their organisation
-//! and by everyone else for themselves; and test notifications to one's
-//! own devices.
+//! and by everyone else for themselves; test notifications to one's own
+//! devices; and cancelling what no longer should go out.
 
 use chrono::{DateTime, Utc};
 use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
 use entity::ids::{NotificationId, UserId};
 use entity::{device, notification};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter,
 };
 use serde_json::{Value, json};
 
@@ -16,6 +18,21 @@ use super::pagination::{Page, PageRequest, paginate};
 use super::scope::in_org;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
+
+/// Cancels the notifications `which` picks, recording `why`.
+pub async fn cancel(db: &impl ConnectionTrait, which: Condition, why: &str) -> Result<()> {
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Cancelled),
+        )
+        .col_expr(notification::Column::Error, Expr::value(why))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(which)
+        .exec(db)
+        .await?;
+    Ok(())
+}
 
 /// Which notifications to list.
 #[derive(Debug, Clone, Default)]

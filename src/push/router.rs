@@ -38,7 +38,7 @@ use crate::changelog;
 use crate::config::PushSettings;
 use crate::db::begin_write;
 use crate::domain::notifications::Draft;
-use crate::domain::{preferences, tasks};
+use crate::domain::{notifications, preferences, tasks};
 use crate::error::{Error, Result};
 use crate::events::hub::Hub;
 
@@ -350,21 +350,9 @@ async fn fold(db: &impl ConnectionTrait, row: &notification::Model) -> Result<bo
 /// are that notice's, one per device.
 async fn withdraw_routine(db: &impl ConnectionTrait, rows: &[Queued]) -> Result<()> {
     let devices: Vec<DeviceId> = rows.iter().map(|item| item.row.device_id).collect();
-    notification::Entity::update_many()
-        .col_expr(
-            notification::Column::Status,
-            Expr::value(NotificationStatus::Cancelled),
-        )
-        .col_expr(
-            notification::Column::Error,
-            Expr::value("superseded by a newer notice"),
-        )
-        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(waiting_for(&devices, rows[0].row.collapse_key.as_deref()))
-        .filter(notification::Column::Category.eq(NotificationCategory::TaskUpdated))
-        .exec(db)
-        .await?;
-    Ok(())
+    let routine = waiting_for(&devices, rows[0].row.collapse_key.as_deref())
+        .add(notification::Column::Category.eq(NotificationCategory::TaskUpdated));
+    notifications::cancel(db, routine, "superseded by a newer notice").await
 }
 
 /// Never-attempted notifications of these devices about one entity.

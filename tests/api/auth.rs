@@ -423,6 +423,16 @@ async fn refreshes_racing_each_other_and_writers_have_one_winner_and_no_internal
     );
 }
 
+/// The `extensions.code` of each error of an answer, in order.
+fn error_codes(body: &Value) -> Vec<&str> {
+    body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["extensions"]["code"].as_str())
+        .collect()
+}
+
 /// One request signs in once: aliased `login` fields, a fragment and a
 /// batch each run one password check, and the others answer BAD_USER_INPUT.
 async fn a_request_signs_in_at_most_once(backend: Backend) {
@@ -438,12 +448,7 @@ async fn a_request_signs_in_at_most_once(backend: Backend) {
     let answer = app
         .graphql(None, &format!("mutation {{ {aliased} right: login(email: \"admin@demo.local\", password: \"demo\") {{ accessToken }} }}"), json!({}))
         .await;
-    let codes: Vec<&str> = answer.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["extensions"]["code"].as_str())
-        .collect();
+    let codes = error_codes(&answer.body);
     assert_eq!(
         codes,
         [
@@ -468,12 +473,7 @@ async fn a_request_signs_in_at_most_once(backend: Backend) {
             json!({}),
         )
         .await;
-    let codes: Vec<&str> = fragment.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["extensions"]["code"].as_str())
-        .collect();
+    let codes = error_codes(&fragment.body);
     assert_eq!(
         codes,
         ["UNAUTHENTICATED", "BAD_USER_INPUT"],

@@ -29,10 +29,15 @@ enum Start {
 
 /// Subscribes as `user` to `query` (whose `AFTER` placeholder becomes the
 /// cursor, or nothing). A live feed misses what was written before it
-/// opened, so the admin raises the progress of `marker` (a task the feed
-/// shows) until an event shows the feed is live; the markers' events are
-/// then drained.
-async fn follow(app: &TestApp, start: Start, user: UserId, query: &str, marker: &str) -> Events {
+/// opened, so `mark` writes (its argument counts the attempts) until an
+/// event shows the feed is live; the markers' events are then drained.
+async fn follow(
+    app: &TestApp,
+    start: Start,
+    user: UserId,
+    query: &str,
+    mark: impl AsyncFn(usize),
+) -> Events {
     match start {
         Start::After => subscribe(app, user, query).await,
         Start::Live => {
@@ -44,7 +49,7 @@ async fn follow(app: &TestApp, start: Start, user: UserId, query: &str, marker: 
             .await;
             for attempt in 0.. {
                 assert!(attempt < 20, "the feed never went live");
-                admin(app, PROGRESS, json!({ "id": marker, "p": 40 + attempt })).await;
+                mark(attempt).await;
                 if let Ok(Some(_)) =
                     tokio::time::timeout(Duration::from_millis(500), events.next()).await
                 {
@@ -57,6 +62,12 @@ async fn follow(app: &TestApp, start: Start, user: UserId, query: &str, marker: 
             events
         }
     }
+}
+
+/// A marker for [`follow`]: the admin raises the progress of `task`, one
+/// the feed shows.
+fn progress_of<'a>(app: &'a TestApp, task: &'a str) -> impl AsyncFn(usize) + 'a {
+    async move |attempt| admin(app, PROGRESS, json!({ "id": task, "p": 40 + attempt })).await
 }
 
 /// The ids of the tasks a query lists.
@@ -91,7 +102,14 @@ async fn an_admins_changes_feed_hears_of_a_deletion_it_never_sent(backend: Backe
         json!({}),
     )
     .await;
-    let mut events = follow(&app, start, app.demo.admin, query, &tasks[0]).await;
+    let mut events = follow(
+        &app,
+        start,
+        app.demo.admin,
+        query,
+        progress_of(&app, &tasks[0]),
+    )
+    .await;
     admin(&app, DELETE, json!({ "id": tasks[1] })).await;
     tombstone_of(&mut events, "changes", &tasks[1]).await;
 }
@@ -109,7 +127,14 @@ async fn a_clients_building_feed_hears_of_a_deleted_task(backend: Backend, start
         json!({ "b": b1 }),
     )
     .await;
-    let mut events = follow(&app, start, app.demo.clients[0], &query, &tasks[0]).await;
+    let mut events = follow(
+        &app,
+        start,
+        app.demo.clients[0],
+        &query,
+        progress_of(&app, &tasks[0]),
+    )
+    .await;
     // A task of another building, deleted: not this feed's concern.
     let elsewhere = app.task_in(2, "PENDING").await;
     admin(&app, DELETE, json!({ "id": elsewhere })).await;
@@ -148,7 +173,14 @@ async fn a_workers_assignments_feed_hears_of_a_task_reassigned_away(
     )
     .await;
     assert!(assigned.contains(mine), "{assigned:?}");
-    let mut events = follow(&app, start, app.demo.workers[0], query, other).await;
+    let mut events = follow(
+        &app,
+        start,
+        app.demo.workers[0],
+        query,
+        progress_of(&app, other),
+    )
+    .await;
     // Between two others (worker2, nobody): nothing. Away from worker1: a tombstone.
     admin(&app, ASSIGN, json!({ "id": theirs, "w": null })).await;
     admin(&app, ASSIGN, json!({ "id": mine, "w": worker2 })).await;
@@ -158,7 +190,14 @@ async fn a_workers_assignments_feed_hears_of_a_task_reassigned_away(
     let query = format!(
         "subscription {{ taskChanged(assigneeId: \"{worker1}\", AFTER) {{ entityId tombstone }} }}"
     );
-    let mut events = follow(&app, start, app.demo.admin, &query, other).await;
+    let mut events = follow(
+        &app,
+        start,
+        app.demo.admin,
+        &query,
+        progress_of(&app, other),
+    )
+    .await;
     admin(&app, ASSIGN, json!({ "id": theirs, "w": worker2 })).await;
     admin(&app, ASSIGN, json!({ "id": other, "w": null })).await;
     tombstone_of(&mut events, "taskChanged", other).await;
@@ -187,34 +226,18 @@ async fn a_clients_status_feed_hears_of_a_worker_clocking_out(backend: Backend, 
     let query = format!(
         "subscription {{ workerStatusChanged(buildingId: \"{b1}\", AFTER) {{ entityId tombstone }} }}"
     );
-    // The marker: an administrator's write of a task, which this feed never
-    // shows, cannot tell it is live; worker1's own status can.
-    let mut events = match start {
-        Start::After => subscribe(&app, app.demo.clients[0], &query).await,
-        Start::Live => {
-            let live = query.replace(", AFTER", "");
-            let mut events = subscribe(&app, app.demo.clients[0], &live).await;
-            for (attempt, status) in ["ON_BREAK", "ON_DUTY"].iter().cycle().enumerate() {
-                assert!(attempt < 20, "the feed never went live");
-                app.graphql(
-                    Some(&app.worker(1)),
-                    "mutation($s: WorkerDutyStatus!) { setWorkerStatus(status: $s) { outcome } }",
-                    json!({ "s": status }),
-                )
-                .await
-                .ok();
-                if let Ok(Some(_)) =
-                    tokio::time::timeout(Duration::from_millis(500), events.next()).await
-                {
-                    break;
-                }
-            }
-            while let Ok(Some(_)) =
-                tokio::time::timeout(Duration::from_millis(300), events.next()).await
-            {}
-            events
-        }
+    // The marker: worker1's own status (a task write, which this feed
+    // never shows, cannot tell it is live).
+    let status = async |attempt: usize| {
+        app.graphql(
+            Some(&app.worker(1)),
+            "mutation($s: WorkerDutyStatus!) { setWorkerStatus(status: $s) { outcome } }",
+            json!({ "s": if attempt.is_multiple_of(2) { "ON_BREAK" } else { "ON_DUTY" } }),
+        )
+        .await
+        .ok();
     };
+    let mut events = follow(&app, start, app.demo.clients[0], &query, status).await;
     app.graphql(
         Some(&app.worker(1)),
         "mutation { clockOut { outcome } }",
