@@ -114,9 +114,12 @@ pub struct View {
     principal: Principal,
     scope: BuildingScope,
     users: HashSet<UserId>,
-    /// The workers who share their location, as of `sharing_as_of`; a
-    /// live feed keeps it current with [`View::observe`].
-    sharing: HashSet<UserId>,
+    /// The workers who share their location and whose locations the
+    /// caller may see (all for an administrator, at most themself for a
+    /// worker, none for a client), sorted, as of `sharing_as_of`; a live
+    /// feed keeps it current with [`View::observe`]. A sorted `Vec`: one
+    /// per subscription, and most hold one id or none.
+    sharing: Vec<UserId>,
     /// The newest change when `sharing` was read.
     sharing_as_of: i64,
 }
@@ -157,11 +160,17 @@ impl View {
             return;
         }
         let user = UserId::from(row.entity_id);
+        if !self.principal.is_admin() && user != self.principal.user_id {
+            return;
+        }
         let facts = Facts::of(row.entity_type, &row.snapshot);
-        if facts.shares_location && !facts.deleted {
-            self.sharing.insert(user);
-        } else {
-            self.sharing.remove(&user);
+        let shares = facts.shares_location && !facts.deleted;
+        match (self.sharing.binary_search(&user), shares) {
+            (Err(at), true) => self.sharing.insert(at, user),
+            (Ok(at), false) => {
+                self.sharing.remove(at);
+            }
+            _ => {}
         }
     }
 
@@ -360,7 +369,7 @@ impl View {
     /// Removes what the caller may not read from a visible snapshot.
     pub fn redact(&self, entity_type: EntityType, snapshot: Value) -> Value {
         redact(&self.principal, entity_type, snapshot, |worker| {
-            self.sharing.contains(&worker)
+            self.sharing.binary_search(&worker).is_ok()
         })
     }
 }

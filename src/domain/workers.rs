@@ -3,7 +3,7 @@
 //! themself, and only while the worker shares it; clients see who is on site
 //! and their status, never where exactly.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
@@ -42,20 +42,26 @@ pub fn may_see_location(viewer: &Principal, worker: UserId, shares_now: bool) ->
     shares_now && (viewer.is_admin() || viewer.user_id == worker)
 }
 
-/// The workers of the viewer's organisation who share their location now.
+/// The workers who share their location now and whose locations the
+/// viewer may see ([`may_see_location`]): every one of the organisation
+/// for an administrator, at most themself for a worker, none for a
+/// client; sorted.
 pub async fn sharing_location(
     db: &impl ConnectionTrait,
     viewer: &Principal,
-) -> Result<HashSet<UserId>> {
-    Ok(in_org::<user::Entity>(viewer)
+) -> Result<Vec<UserId>> {
+    let mut select = in_org::<user::Entity>(viewer)
         .select_only()
         .column(user::Column::Id)
-        .filter(user::Column::LocationSharing.eq(true))
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
+        .filter(user::Column::LocationSharing.eq(true));
+    match viewer.role {
+        Role::Admin => {}
+        Role::Worker => select = select.filter(user::Column::Id.eq(viewer.user_id)),
+        Role::Client => return Ok(Vec::new()),
+    }
+    let mut ids: Vec<UserId> = select.into_tuple().all(db).await?;
+    ids.sort();
+    Ok(ids)
 }
 
 /// Statuses the caller may see: administrators all workers, workers their

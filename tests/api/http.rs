@@ -299,6 +299,45 @@ async fn health_and_readiness_report_the_database(backend: Backend) {
     assert_eq!(body["status"], "ready");
 }
 
+/// Readiness follows the database: 503 while PostgreSQL is stopped (and
+/// health, which says only that the process is up, stays 200), ready again
+/// once it is back.
+#[tokio::test]
+async fn readiness_is_503_while_the_database_is_down() {
+    let Some((cluster, app)) = crate::cluster::Cluster::with_app().await else {
+        return;
+    };
+    let status = |path: &'static str| {
+        let (client, address) = (app.client.clone(), app.address.clone());
+        async move {
+            client
+                .get(format!("{address}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status("/readyz").await, 200);
+    cluster.stop().await;
+    let down = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), 503);
+    let body: Value = down.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable", "{body}");
+    assert_eq!(status("/healthz").await, 200);
+    cluster.resume().await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while status("/readyz").await != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 crate::on_both_backends!(
     bad_requests_get_coded_errors_and_the_server_stays_healthy,
     responses_follow_the_accept_header,

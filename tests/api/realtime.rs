@@ -88,7 +88,19 @@ async fn a_change_reaches_only_subscribers_who_may_see_it(backend: Backend) {
     assert_eq!(
         event.change.entity_id.to_string(),
         in_b3,
-        "client2 hears of building 3 only"
+        "client2 hears of building 3"
+    );
+    // ... and not of building 1: the next thing they get is the next change
+    // they may see, not building 1's written before it.
+    set_progress(&app, &in_b3, 63).await;
+    let event = next(&mut client2).await;
+    assert_eq!(
+        (
+            event.change.entity_id.to_string(),
+            &event.change.snapshot.as_ref().unwrap()["progress"]
+        ),
+        (in_b3.clone(), &json!(63)),
+        "client2 never hears of building 1"
     );
     // Another organisation hears nothing: its next event is its own change.
     let theirs = app
@@ -343,6 +355,10 @@ async fn two_instances_on_postgres_survive_a_database_restart() {
     }
     let refused = writer.await.unwrap();
     assert!(restarted);
+    assert!(
+        refused > 0,
+        "the restart cut A off: some writes were refused and sent again"
+    );
     eprintln!("writes refused while PostgreSQL restarted: {refused}");
     let versions: Vec<i64> = seen.iter().map(|&(v, _)| v).collect();
     let expected: Vec<i64> = (versions[0]..versions[0] + versions.len() as i64).collect();

@@ -210,9 +210,20 @@ async fn the_delta_pull_sends_changes_and_tombstones_only_to_who_may_see_them(ba
     // Nothing more: a pull with the new cursor is empty.
     let again = pull(&app, &worker, &delta["cursor"]).await;
     assert_eq!(again["changes"], json!([]));
-    // client2 (buildings 2 and 3) hears of none of it.
+    // client2 (buildings 2 and 3) hears of none of it, only of a change of
+    // their own building made after it.
+    let theirs = app.task_in(2, "IN_PROGRESS").await;
+    app.graphql(Some(&admin), PROGRESS, json!({ "id": theirs, "p": 64 }))
+        .await
+        .ok();
     let other = pull(&app, &app.client(2), &client2_cursor).await;
-    assert_eq!(other["changes"], json!([]), "{other}");
+    let ids: Vec<&Value> = other["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["entityId"])
+        .collect();
+    assert_eq!(ids, [&json!(theirs)], "{other}");
 }
 
 async fn an_old_or_forged_cursor_is_refused(backend: Backend) {

@@ -442,7 +442,7 @@ async fn thirty_two_concurrent_updates_never_lose_a_change(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin();
     let (id, v1) = task_with_status(&app, &admin, "IN_PROGRESS").await;
-    let query = "mutation($id: ID!, $v: Int, $p: TaskPatchInput!) { updateTask(id: $id, expectedVersion: $v, patch: $p) { outcome version } }";
+    let query = "mutation($id: ID!, $v: Int, $p: TaskPatchInput!) { updateTask(id: $id, expectedVersion: $v, patch: $p) { outcome version mergedFields } }";
     let patches: Vec<Value> = (0..32)
         .map(|i| match i % 4 {
             0 => json!({ "description": format!("edit {i}") }),
@@ -490,11 +490,49 @@ async fn thirty_two_concurrent_updates_never_lose_a_change(backend: Backend) {
         ((v1 + 1)..=last).collect::<Vec<_>>(),
         "one change per version, none skipped or repeated"
     );
-    for (outcome, version) in &outcomes {
-        if outcome != "CONFLICT" {
+    // Every accepted write's values are in the log at the version it
+    // answered; a field it reports merged holds what the field's rule made
+    // of it (progress: the larger).
+    for (((outcome, version), patch), answer) in outcomes.iter().zip(&patches).zip(&answers) {
+        let merged = &answer.ok()["updateTask"]["mergedFields"];
+        if outcome == "CONFLICT" {
+            continue;
+        }
+        assert!(
+            (v1 + 1..=last).contains(version),
+            "{outcome} at unknown version {version}"
+        );
+        let logged = entity::change::Entity::find()
+            .filter(entity::change::Column::EntityId.eq(task_id))
+            .filter(entity::change::Column::Version.eq(*version as i32))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .expect("a change at that version");
+        for (field, sent) in patch.as_object().unwrap() {
+            let stored = &logged.snapshot[field.as_str()];
+            let was_merged = merged
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == field.as_str());
+            let rank = |v: &Value| {
+                PRIORITIES
+                    .iter()
+                    .position(|p| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(p)))
+            };
+            let same = match field.as_str() {
+                // The rule's answer: the larger progress, the higher priority.
+                "progress" if was_merged => stored.as_i64() >= sent.as_i64(),
+                "priority" if was_merged => rank(stored) >= rank(sent),
+                _ => match (sent.as_str(), stored.as_str()) {
+                    (Some(sent), Some(stored)) => sent.eq_ignore_ascii_case(stored),
+                    _ => sent == stored,
+                },
+            };
             assert!(
-                (v1 + 1..=last).contains(version),
-                "{outcome} at unknown version {version}"
+                same,
+                "{outcome} v{version}: {field} sent {sent}, logged {stored}"
             );
         }
     }
