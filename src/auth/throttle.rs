@@ -33,7 +33,7 @@ impl SignInThrottle {
     /// means one per core.
     pub fn new(settings: &AuthSettings) -> Self {
         let quota = |per_minute: u32| {
-            Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN))
+            Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN))
         };
         let at_once = match settings.password_checks_at_once {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
