@@ -240,7 +240,9 @@ impl Feed {
                     REPLAY_BATCH,
                 )
                 .await?;
-                visibility::with_before(&self.db, rows, |row| self.view.needs_before(row))
+                // Every row, as the hub does: a change that leaves only a
+                // subscription's filter is a departure too.
+                visibility::with_before(&self.db, rows, |_| true)
                     .await?
                     .into_iter()
                     .map(Arc::new)

@@ -337,84 +337,74 @@ async fn a_deactivated_user_cannot_log_in_or_refresh(backend: Backend) {
 async fn refreshes_racing_each_other_and_writers_have_one_winner_and_no_internal(backend: Backend) {
     let app = spawn_app(backend).await;
     let task = app.task_in(0, "IN_PROGRESS").await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..2)
-        .map(|w| {
-            let (url, token, task, stop) =
-                (app.address.clone(), app.admin(), task.clone(), stop.clone());
-            tokio::spawn(async move {
-                let http = reqwest::Client::new();
-                let mut codes = Vec::new();
-                let mut n = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    n += 1;
-                    let answer: Value = http
-                        .post(format!("{url}/graphql"))
-                        .bearer_auth(&token)
-                        .json(&json!({ "query": PROGRESS, "variables": { "id": task, "p": (n * 7 + w) % 100 } }))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
-                    if let Some(code) = answer["errors"][0]["extensions"]["code"].as_str() {
-                        codes.push(code.to_owned());
-                    }
-                }
-                codes
-            })
-        })
-        .collect();
-
-    let mut refresh_codes = Vec::new();
-    for round in 0..4 {
-        let email = [
-            "admin@demo.local",
-            "worker1@demo.local",
-            "client1@demo.local",
-            "worker2@demo.local",
-        ][round];
-        let session = login(&app, email, "demo").await;
-        let mut token = session["data"]["login"]["refreshToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("login answered {session}"))
-            .to_owned();
-        // A few plain rotations under load first.
-        for _ in 0..5 {
-            let rotated = app.graphql(None, REFRESH, json!({ "t": token })).await;
-            match rotated.body["data"]["refreshSession"]["refreshToken"].as_str() {
-                Some(next) => token = next.to_owned(),
-                None => refresh_codes.push(rotated.error_code().unwrap_or("none").to_owned()),
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let admin = app.admin();
+    let writer = |w: i64| {
+        let (app, admin, task, stop) = (&app, &admin, &task, &stop);
+        async move {
+            let mut codes = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let progress = json!({ "id": task, "p": (n * 7 + w) % 100 });
+                let answer = app.graphql(Some(admin), PROGRESS, progress).await;
+                codes.extend(answer.error_code().map(str::to_owned));
             }
+            codes
         }
-        let racers = (0..6).map(|_| app.graphql(None, REFRESH, json!({ "t": token })));
-        let answers = futures_util::future::join_all(racers).await;
-        let winners: Vec<&str> = answers
-            .iter()
-            .filter_map(|a| a.body["data"]["refreshSession"]["refreshToken"].as_str())
-            .collect();
-        let losers: Vec<&str> = answers.iter().filter_map(|a| a.error_code()).collect();
-        assert_eq!(
-            winners.len(),
-            1,
-            "round {round}: one winner, got {answers:?}"
-        );
-        assert_eq!(
-            losers,
-            vec!["UNAUTHENTICATED"; 5],
-            "round {round}: the losers are reuse"
-        );
-        let after = app.graphql(None, REFRESH, json!({ "t": winners[0] })).await;
-        assert_eq!(
-            after.error_code(),
-            Some("UNAUTHENTICATED"),
-            "round {round}: the reuse revoked the winner's new token"
-        );
-    }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for writer in writers {
-        let codes = writer.await.unwrap();
+    };
+    let refreshes = async {
+        let mut refresh_codes = Vec::new();
+        for round in 0..4 {
+            let email = [
+                "admin@demo.local",
+                "worker1@demo.local",
+                "client1@demo.local",
+                "worker2@demo.local",
+            ][round];
+            let session = login(&app, email, "demo").await;
+            let mut token = session["data"]["login"]["refreshToken"]
+                .as_str()
+                .unwrap_or_else(|| panic!("login answered {session}"))
+                .to_owned();
+            // A few plain rotations under load first.
+            for _ in 0..5 {
+                let rotated = app.graphql(None, REFRESH, json!({ "t": token })).await;
+                match rotated.body["data"]["refreshSession"]["refreshToken"].as_str() {
+                    Some(next) => token = next.to_owned(),
+                    None => refresh_codes.push(rotated.error_code().unwrap_or("none").to_owned()),
+                }
+            }
+            let racers = (0..6).map(|_| app.graphql(None, REFRESH, json!({ "t": token })));
+            let answers = futures_util::future::join_all(racers).await;
+            let winners: Vec<&str> = answers
+                .iter()
+                .filter_map(|a| a.body["data"]["refreshSession"]["refreshToken"].as_str())
+                .collect();
+            let losers: Vec<&str> = answers.iter().filter_map(|a| a.error_code()).collect();
+            assert_eq!(
+                winners.len(),
+                1,
+                "round {round}: one winner, got {answers:?}"
+            );
+            assert_eq!(
+                losers,
+                vec!["UNAUTHENTICATED"; 5],
+                "round {round}: the losers are reuse"
+            );
+            let after = app.graphql(None, REFRESH, json!({ "t": winners[0] })).await;
+            assert_eq!(
+                after.error_code(),
+                Some("UNAUTHENTICATED"),
+                "round {round}: the reuse revoked the winner's new token"
+            );
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        refresh_codes
+    };
+    let (refresh_codes, first, second) =
+        futures_util::future::join3(refreshes, writer(0), writer(1)).await;
+    for codes in [first, second] {
         assert!(codes.is_empty(), "the writers were refused: {codes:?}");
     }
     assert!(
@@ -484,7 +474,8 @@ async fn a_request_signs_in_at_most_once(backend: Backend) {
     let batch: Vec<Value> = (0..3)
         .map(|i| json!({ "query": LOGIN, "variables": { "e": "admin@demo.local", "p": format!("batch{i}") } }))
         .collect();
-    let answers: Value = reqwest::Client::new()
+    let answers: Value = app
+        .client
         .post(format!("{}/graphql", app.address))
         .json(&batch)
         .send()
