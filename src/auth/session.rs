@@ -10,8 +10,8 @@ use entity::{refresh_token, user};
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -104,11 +104,17 @@ pub async fn refresh(
     sign_in.throttle.attempt(sign_in.address, None)?;
     let rejected = || Error::Unauthenticated("refresh token is not valid".into());
     let txn = begin_write(db).await?;
-    let Some(row) = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(digest(presented)))
-        .one(&txn)
-        .await?
-    else {
+    // On PostgreSQL the presented token's row is locked first, so racing
+    // refreshes of one token queue on it and touch the family's rows one
+    // after another (claimed, then revoked): in any other order two losers
+    // revoking the family deadlocked. SQLite's write lock already
+    // serialises them.
+    let mut find = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(digest(presented)));
+    if txn.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let Some(row) = find.one(&txn).await? else {
         return Err(rejected());
     };
     if row.revoked_at.is_some() || row.expires_at <= Utc::now() {
