@@ -372,9 +372,14 @@ impl Connection {
         }
     }
 
-    /// Sends a keep-alive, or closes 1001 when the peer has gone quiet.
+    /// Sends a keep-alive, or closes 1001 when the peer has gone quiet: sent
+    /// nothing and read nothing the server had to wait for, for two intervals.
     fn keep_alive(&self, every: Duration) {
-        if self.last_seen.elapsed() > every * 2 {
+        let alive = self
+            .sends
+            .peer_read_at()
+            .map_or(self.last_seen, |read| read.max(self.last_seen));
+        if alive.elapsed() > every * 2 {
             self.sends.close(1001, "keep-alive timeout");
             return;
         }

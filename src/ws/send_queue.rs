@@ -6,8 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use async_graphql::futures_util::SinkExt;
 use async_graphql::futures_util::stream::SplitSink;
+use async_graphql::futures_util::{FutureExt, SinkExt};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -53,6 +53,9 @@ struct Lanes {
     /// When the writer last took a message: a full queue is a slow peer
     /// only once the writer has made no progress for the grace period.
     last_pop: Instant,
+    /// When a write last completed after waiting for the socket's buffers:
+    /// the peer read, so it is alive even if it has sent nothing.
+    peer_read: Option<Instant>,
 }
 
 impl Default for Lanes {
@@ -62,6 +65,7 @@ impl Default for Lanes {
             len: 0,
             next_order: 0,
             last_pop: Instant::now(),
+            peer_read: None,
         }
     }
 }
@@ -240,6 +244,23 @@ impl SendQueue {
         message
     }
 
+    /// When a write last completed only after the peer made room for it:
+    /// proof of life from a peer too busy reading a long replay to answer
+    /// a keep-alive queued behind it.
+    pub fn peer_read_at(&self) -> Option<Instant> {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .peer_read
+    }
+
+    fn peer_read(&self) {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .peer_read = Some(Instant::now());
+    }
+
     /// Closes a connection whose peer does not read fast enough.
     fn close_slow(&self) {
         tracing::info!("outbound queue full; closing the slow connection");
@@ -308,15 +329,21 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, sends: SendQueue) {
         };
         // A peer that stopped reading blocks the write once the socket's
         // buffers are full; closing must not wait for it forever.
-        tokio::select! {
-            sent = sink.send(message) => {
-                if let Err(e) = sent {
-                    tracing::debug!(error = %e, "websocket write failed");
-                    sends.done.cancel();
-                    return;
+        let mut sent = std::pin::pin!(sink.send(message));
+        let result = match (&mut sent).now_or_never() {
+            Some(result) => result,
+            None => tokio::select! {
+                result = &mut sent => {
+                    sends.peer_read();
+                    result
                 }
-            }
-            _ = sends.abandoned() => break,
+                _ = sends.abandoned() => break,
+            },
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "websocket write failed");
+            sends.done.cancel();
+            return;
         }
     }
     let Some(closing) = sends.closing.get() else {

@@ -698,17 +698,18 @@ fn version_of(event: &Value, task: &Value) -> Option<(i64, String)> {
     })
 }
 
-/// [`first_task_and_cursor`], after giving the task a 9 KB description, so
-/// each of its events weighs ~9 KB: the kernel's socket buffers, which grow
-/// to megabytes on loopback, then hold a few hundred events, not thousands,
-/// and a reader that does not keep up really holds the server back.
-async fn heavy_task_and_cursor(app: &TestApp) -> (Value, i64, String) {
+/// [`first_task_and_cursor`], after giving the task a description of
+/// `bytes`, so each of its events weighs that much: the kernel's socket
+/// buffers, which grow to megabytes on loopback, then hold a few hundred
+/// events, not thousands, and a reader that does not keep up really holds
+/// the server back.
+async fn heavy_task_and_cursor(app: &TestApp, bytes: usize) -> (Value, i64, String) {
     let (id, _, _) = first_task_and_cursor(app).await;
     let long = app
         .graphql(
             Some(&app.admin()),
             "mutation($id: ID!, $d: String!) { updateTask(id: $id, patch: { description: $d }) { outcome } }",
-            json!({ "id": id, "d": "x".repeat(9_000) }),
+            json!({ "id": id, "d": "x".repeat(bytes) }),
         )
         .await;
     assert_eq!(long.ok()["updateTask"]["outcome"], "APPLIED");
@@ -736,7 +737,7 @@ async fn a_consumer_too_slow_is_closed_1013_and_resumes_without_loss() {
         s.ws.slow_consumer_grace_ms = 300;
     })
     .await;
-    let (id, first_version, start) = heavy_task_and_cursor(&app).await;
+    let (id, first_version, start) = heavy_task_and_cursor(&app, 9_000).await;
     let watch = "subscription($after: String) { changes(entityTypes: [TASK], after: $after) { cursor entityId version snapshot } }";
     let mut slow = connect_slow(&app).await;
     init(&mut slow, &app.admin()).await;
@@ -810,8 +811,13 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
         s.ws.keepalive_interval_ms = 300;
     })
     .await;
-    let (id, first_version, start) = first_task_and_cursor(&app).await;
-    let writes = 200;
+    // 600 events of ~10 KB, 6 MB, read through a tiny receive buffer at
+    // ~2 ms an event: the server's send buffer (4 MB at most on Linux)
+    // holds two thirds of it, so a ping queued as the replay starts waits
+    // behind ~0.8 s of reading, and the reader answers it past two
+    // intervals of silence. Its steady reading keeps the socket open.
+    let (id, first_version, start) = heavy_task_and_cursor(&app, 9_900).await;
+    let writes = 600;
     for n in 0..writes {
         app.graphql(
             Some(&app.admin()),
@@ -822,7 +828,8 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
         .ok();
     }
 
-    let mut socket = ready_socket(&app, &app.admin()).await;
+    let mut socket = connect_slow(&app).await;
+    init(&mut socket, &app.admin()).await;
     let watch = "subscription($after: String) { changes(entityTypes: [TASK], after: $after) { cursor entityId version snapshot } }";
     send(
         &mut socket,
@@ -830,16 +837,39 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
     )
     .await;
     let mut seen = Vec::new();
+    let mut pings_between = 0;
+    let mut read = |message: Value, seen: &mut Vec<i64>| {
+        if message["type"] == "ping" {
+            return Some(json!({ "type": "pong" }));
+        }
+        let (version, _) = version_of(&message, &id).unwrap_or_else(|| panic!("{message}"));
+        seen.push(version);
+        None
+    };
     while seen.last() != Some(&(first_version + writes)) {
         let message = recv(&mut socket).await;
-        if message["type"] == "ping" {
-            send(&mut socket, json!({ "type": "pong" })).await;
-        } else if let Some((version, _)) = version_of(&message, &id) {
-            seen.push(version);
+        if let Some(pong) = read(message, &mut seen) {
+            pings_between += 1;
+            send(&mut socket, pong).await;
         }
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let expected: Vec<i64> = (first_version + 1..=first_version + writes).collect();
     assert_eq!(seen, expected, "the whole replay, in order, on one socket");
+    assert!(
+        pings_between >= 1,
+        "keep-alives reach the reader while the replay flows"
+    );
+
+    // Still open, and live: the next write arrives on the same socket.
+    app.graphql(Some(&app.admin()), PROGRESS, json!({ "id": id, "p": 99 }))
+        .await
+        .ok();
+    while seen.last() != Some(&(first_version + writes + 1)) {
+        if let Some(pong) = read(recv(&mut socket).await, &mut seen) {
+            send(&mut socket, pong).await;
+        }
+    }
 }
 
 /// Subscribers whose events render alike share one rendering; those whose
