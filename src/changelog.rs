@@ -23,8 +23,8 @@ use entity::change;
 use entity::enums::{ChangeOp, EntityType};
 use entity::ids::{OrganizationId, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -221,6 +221,22 @@ pub async fn newest_seq(db: &impl ConnectionTrait) -> Result<i64> {
         .one(db)
         .await?
         .unwrap_or(0))
+}
+
+/// Runs `read` in one snapshot of the database ([`crate::db::begin_read`])
+/// and returns its answer with the cursor of the newest change that
+/// snapshot holds: the answer reflects every change up to the cursor and
+/// none after, so a subscription resumed `after:` it neither misses nor
+/// repeats one.
+pub async fn read_at_cursor<T>(
+    db: &DatabaseConnection,
+    read: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
+) -> Result<(T, String)> {
+    let snapshot = crate::db::begin_read(db).await?;
+    let answer = read(&snapshot).await?;
+    let seq = newest_seq(&snapshot).await?;
+    snapshot.commit().await?;
+    Ok((answer, cursor::encode(seq, Utc::now())))
 }
 
 /// The seq of an entity's latest change (0 when the log holds none).

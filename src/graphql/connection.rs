@@ -1,21 +1,36 @@
-//! Relay connections from domain pages.
+//! Relay connections from domain pages, with the change-log position the
+//! page reflects.
 
-use async_graphql::OutputType;
 use async_graphql::connection::{Connection, Edge};
+use async_graphql::{ObjectType, OutputType, SimpleObject};
 use uuid::Uuid;
 
 use crate::domain::pagination::{Page, encode_cursor};
 
-/// A connection whose cursors are the items' ids.
-pub type IdConnection<N> = Connection<String, N>;
+/// A connection whose cursors are the items' ids; `F` adds fields to it.
+pub type IdConnection<N, F = SyncPosition> = Connection<String, N, F>;
 
-/// Builds a connection from a page, its ids and a node constructor.
-pub fn from_page<M, N: OutputType>(
+/// Where in the change log a list's answer stands.
+#[derive(SimpleObject)]
+pub struct SyncPosition {
+    /// The change-log position this page reflects, read in the same
+    /// snapshot as its items: pass it as `after:` to the matching
+    /// subscription (or `syncPull`) to receive exactly the changes made
+    /// since, none missed and none repeated. Opaque; it expires with the
+    /// change log's retention.
+    pub sync_cursor: String,
+}
+
+/// Builds a connection from a page, its ids, a node constructor and the
+/// connection's own fields.
+pub fn from_page<M, N: OutputType, F: ObjectType>(
     page: Page<M>,
+    fields: F,
     id: impl Fn(&M) -> Uuid,
     node: impl Fn(M) -> N,
-) -> IdConnection<N> {
-    let mut connection = Connection::new(page.has_previous_page, page.has_next_page);
+) -> IdConnection<N, F> {
+    let mut connection =
+        Connection::with_additional_fields(page.has_previous_page, page.has_next_page, fields);
     connection.edges.extend(
         page.items
             .into_iter()

@@ -9,6 +9,7 @@ mod cluster;
 mod compliance;
 mod departures;
 mod devices;
+mod handoff;
 mod helpers;
 mod http;
 mod layers;

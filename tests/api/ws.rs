@@ -838,7 +838,7 @@ async fn a_replay_longer_than_the_queue_reaches_a_reader_with_keepalives_between
     .await;
     let mut seen = Vec::new();
     let mut pings_between = 0;
-    let mut read = |message: Value, seen: &mut Vec<i64>| {
+    let read = |message: Value, seen: &mut Vec<i64>| {
         if message["type"] == "ping" {
             return Some(json!({ "type": "pong" }));
         }

@@ -1,6 +1,7 @@
 //! Push devices and notification preferences: the caller's own settings,
 //! private to them (not versioned, not in the change log).
 
+use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, Object};
 use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
 
@@ -145,7 +146,7 @@ impl DeviceQuery {
         status: Option<NotificationStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<IdConnection<Notification>> {
+    ) -> async_graphql::Result<IdConnection<Notification, EmptyFields>> {
         let state = ctx.state()?;
         let filter = NotificationFilter {
             user_id: parse_opt(&user_id, "user")?,
@@ -158,7 +159,12 @@ impl DeviceQuery {
             &ctx.page(first, after)?,
         )
         .await?;
-        Ok(from_page(page, |n| n.id.into_uuid(), Notification))
+        Ok(from_page(
+            page,
+            EmptyFields,
+            |n| n.id.into_uuid(),
+            Notification,
+        ))
     }
 
     /// Your setting for every notification category.

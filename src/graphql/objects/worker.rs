@@ -43,6 +43,15 @@ impl Location {
 /// What a worker is doing now and where.
 pub struct WorkerStatus(pub StatusView);
 
+/// Workers' duty statuses, and where in the change log the list stands.
+#[derive(async_graphql::SimpleObject)]
+pub struct WorkerStatusList {
+    /// The statuses.
+    pub nodes: Vec<WorkerStatus>,
+    /// As on connections: the change-log position this list reflects.
+    pub sync_cursor: String,
+}
+
 #[Object]
 impl WorkerStatus {
     /// The worker.

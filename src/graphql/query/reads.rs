@@ -5,8 +5,9 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 
+use crate::changelog;
 use crate::domain::{buildings, compliance, organizations, performance, tasks, users, workers};
-use crate::graphql::connection::{IdConnection, from_page};
+use crate::graphql::connection::{IdConnection, SyncPosition, from_page};
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs::{
     ComplianceAlertFilterInput, InspectionFilterInput, TaskFilterInput, ViolationFilterInput,
@@ -18,7 +19,7 @@ use crate::graphql::objects::organization::Organization;
 use crate::graphql::objects::performance::WorkerMetrics;
 use crate::graphql::objects::task::Task;
 use crate::graphql::objects::user::User;
-use crate::graphql::objects::worker::{TimeEntry, WorkerStatus};
+use crate::graphql::objects::worker::{TimeEntry, WorkerStatus, WorkerStatusList};
 
 /// Entity reads, each scoped to what the caller's role may see.
 #[derive(Default)]
@@ -48,8 +49,17 @@ impl ReadQuery {
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<Building>> {
         let state = ctx.state()?;
-        let page = buildings::list(&state.db, ctx.principal()?, &ctx.page(first, after)?).await?;
-        Ok(from_page(page, |b| b.id.into_uuid(), Building))
+        let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
+        let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            buildings::list(db, principal, &page).await
+        })
+        .await?;
+        Ok(from_page(
+            page,
+            SyncPosition { sync_cursor },
+            |b| b.id.into_uuid(),
+            Building,
+        ))
     }
 
     /// One building; `NOT_FOUND` when it does not exist or is not yours to see.
@@ -71,14 +81,17 @@ impl ReadQuery {
     ) -> async_graphql::Result<IdConnection<Task>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let page = tasks::list(
-            &state.db,
-            ctx.principal()?,
-            &filter,
-            &ctx.page(first, after)?,
-        )
+        let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
+        let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            tasks::list(db, principal, &filter, &page).await
+        })
         .await?;
-        Ok(from_page(page, |t| t.id.into_uuid(), Task))
+        Ok(from_page(
+            page,
+            SyncPosition { sync_cursor },
+            |t| t.id.into_uuid(),
+            Task,
+        ))
     }
 
     /// One task; `NOT_FOUND` when it does not exist or is not yours to see.
@@ -99,8 +112,17 @@ impl ReadQuery {
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<User>> {
         let state = ctx.state()?;
-        let page = users::list(&state.db, ctx.principal()?, role, &ctx.page(first, after)?).await?;
-        Ok(from_page(page, |u| u.id.into_uuid(), User::from))
+        let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
+        let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            users::list(db, principal, role, &page).await
+        })
+        .await?;
+        Ok(from_page(
+            page,
+            SyncPosition { sync_cursor },
+            |u| u.id.into_uuid(),
+            User::from,
+        ))
     }
 
     /// One user; `NOT_FOUND` when it does not exist or is not yours to see.
@@ -114,17 +136,38 @@ impl ReadQuery {
 
     /// Duty status of the workers you may see; with `buildingId`, of those on
     /// site there now.
+    #[graphql(
+        deprecation = "Use workerStatusList, which also says where in the change log the list stands (syncCursor)."
+    )]
     async fn worker_statuses(
         &self,
         ctx: &Context<'_>,
         building_id: Option<ID>,
     ) -> async_graphql::Result<Vec<WorkerStatus>> {
+        Ok(self.worker_status_list(ctx, building_id).await?.nodes)
+    }
+
+    /// Duty status of the workers you may see; with `buildingId`, of those on
+    /// site there now. Its `syncCursor` resumes `workerStatusChanged` and
+    /// `workerLocationUpdated` from exactly this list.
+    async fn worker_status_list(
+        &self,
+        ctx: &Context<'_>,
+        building_id: Option<ID>,
+    ) -> async_graphql::Result<WorkerStatusList> {
         let state = ctx.state()?;
+        let principal = ctx.principal()?;
         let building = building_id
             .map(|id| parse_id(&id, "building"))
             .transpose()?;
-        let views = workers::statuses(&state.db, ctx.principal()?, building).await?;
-        Ok(views.into_iter().map(WorkerStatus).collect())
+        let (views, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            workers::statuses(db, principal, building).await
+        })
+        .await?;
+        Ok(WorkerStatusList {
+            nodes: views.into_iter().map(WorkerStatus).collect(),
+            sync_cursor,
+        })
     }
 
     /// A worker's clock entries overlapping `[from, to)` (administrators, or the worker).
@@ -140,18 +183,15 @@ impl ReadQuery {
         let state = ctx.state()?;
         let principal = ctx.principal()?;
         let worker_id = parse_id(&worker_id, "user")?;
-        let (worker, page) = workers::time_entries(
-            &state.db,
-            principal,
-            worker_id,
-            from,
-            to,
-            &ctx.page(first, after)?,
-        )
+        let page = ctx.page(first, after)?;
+        let ((worker, page), sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            workers::time_entries(db, principal, worker_id, from, to, &page).await
+        })
         .await?;
         let location_visible = workers::location_visible(principal, &worker);
         Ok(from_page(
             page,
+            SyncPosition { sync_cursor },
             |e| e.id.into_uuid(),
             |entry| TimeEntry {
                 entry,
@@ -171,14 +211,17 @@ impl ReadQuery {
     ) -> async_graphql::Result<IdConnection<Violation>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let page = compliance::violations(
-            &state.db,
-            ctx.principal()?,
-            &filter,
-            &ctx.page(first, after)?,
-        )
+        let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
+        let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            compliance::violations(db, principal, &filter, &page).await
+        })
         .await?;
-        Ok(from_page(page, |v| v.id.into_uuid(), Violation))
+        Ok(from_page(
+            page,
+            SyncPosition { sync_cursor },
+            |v| v.id.into_uuid(),
+            Violation,
+        ))
     }
 
     /// Inspections of the buildings you may see.
@@ -191,14 +234,17 @@ impl ReadQuery {
     ) -> async_graphql::Result<IdConnection<Inspection>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let page = compliance::inspections(
-            &state.db,
-            ctx.principal()?,
-            &filter,
-            &ctx.page(first, after)?,
-        )
+        let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
+        let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            compliance::inspections(db, principal, &filter, &page).await
+        })
         .await?;
-        Ok(from_page(page, |i| i.id.into_uuid(), Inspection))
+        Ok(from_page(
+            page,
+            SyncPosition { sync_cursor },
+            |i| i.id.into_uuid(),
+            Inspection,
+        ))
     }
 
     /// Compliance alerts of the buildings you may see.
@@ -211,14 +257,17 @@ impl ReadQuery {
     ) -> async_graphql::Result<IdConnection<ComplianceAlert>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let page = compliance::alerts(
-            &state.db,
-            ctx.principal()?,
-            &filter,
-            &ctx.page(first, after)?,
-        )
+        let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
+        let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            compliance::alerts(db, principal, &filter, &page).await
+        })
         .await?;
-        Ok(from_page(page, |a| a.id.into_uuid(), ComplianceAlert))
+        Ok(from_page(
+            page,
+            SyncPosition { sync_cursor },
+            |a| a.id.into_uuid(),
+            ComplianceAlert,
+        ))
     }
 
     /// A worker's performance over `[from, to)` (administrators, or the worker).
