@@ -170,6 +170,7 @@ pub async fn record(db: &impl ConnectionTrait, change: NewChange) -> Result<i64>
         changed_fields: Set(Value::from(change.changed_fields)),
         actor_id: Set(change.actor_id),
         client_mutation_id: Set(change.client_mutation_id),
+        queue_id: Set(None),
         priority: Set(priority),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -291,6 +292,68 @@ pub async fn snapshot_at(
         .one(db)
         .await?
         .map(|c| c.snapshot))
+}
+
+/// One offline queue's changes: a device's outbox, named by the client
+/// (`syncPush`'s `queueId`), whose own earlier writes are part of its base.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueWrites<'a> {
+    /// Who owns the queue (a queue id means nothing across users).
+    pub actor: UserId,
+    /// The queue's id.
+    pub queue: &'a str,
+}
+
+impl QueueWrites<'_> {
+    /// Marks the rows the operation `cmid` wrote to an entity as this
+    /// queue's, in the operation's own transaction.
+    pub async fn claim(
+        &self,
+        db: &impl ConnectionTrait,
+        entity_id: Uuid,
+        cmid: &str,
+    ) -> Result<()> {
+        change::Entity::update_many()
+            .col_expr(change::Column::QueueId, self.queue.into())
+            .filter(change::Column::EntityId.eq(entity_id))
+            .filter(change::Column::ActorId.eq(self.actor))
+            .filter(change::Column::ClientMutationId.eq(cmid))
+            .filter(change::Column::QueueId.is_null())
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
+    /// The values this queue's own changes of an entity after `version`
+    /// left in the fields they changed, the newest value of each.
+    pub async fn since(
+        &self,
+        db: &impl ConnectionTrait,
+        entity_type: EntityType,
+        entity_id: Uuid,
+        version: i32,
+    ) -> Result<serde_json::Map<String, Value>> {
+        let rows = change::Entity::find()
+            .filter(change::Column::EntityId.eq(entity_id))
+            .filter(change::Column::ActorId.eq(self.actor))
+            .filter(change::Column::QueueId.eq(self.queue))
+            .filter(change::Column::EntityType.eq(entity_type))
+            .filter(change::Column::Version.gt(version))
+            .order_by_asc(change::Column::Version)
+            .all(db)
+            .await?;
+        let mut own = serde_json::Map::new();
+        for row in rows {
+            let fields: Vec<String> =
+                serde_json::from_value(row.changed_fields).unwrap_or_default();
+            for field in fields {
+                if let Some(value) = row.snapshot.get(&field) {
+                    own.insert(field, value.clone());
+                }
+            }
+        }
+        Ok(own)
+    }
 }
 
 /// The entity id of a membership row (building × user), stable and unique

@@ -242,6 +242,13 @@ pub struct SyncSettings {
     /// (a commit here or a PostgreSQL notification wakes it at once): the
     /// most a lost notification delays an event.
     pub poll_interval_ms: u64,
+    /// How far ahead of the server's clock a queued operation's
+    /// `occurredAt` may be (a phone's clock runs fast); such a time counts
+    /// as now. Further ahead is refused.
+    pub clock_skew_secs: u64,
+    /// How far back `occurredAt` may be: the longest a phone may work
+    /// offline and still have its times stamped as they happened.
+    pub offline_window_hours: u64,
 }
 
 impl Default for SyncSettings {
@@ -249,6 +256,8 @@ impl Default for SyncSettings {
         Self {
             retention_days: 30,
             poll_interval_ms: 500,
+            clock_skew_secs: 300,
+            offline_window_hours: 168,
         }
     }
 }
@@ -464,6 +473,12 @@ impl Settings {
         }
         if !(10..=3_600_000).contains(&self.sync.poll_interval_ms) {
             return invalid("sync.poll_interval_ms", "must be between 10 and 3600000");
+        }
+        if self.sync.clock_skew_secs > 86_400 {
+            return invalid("sync.clock_skew_secs", "must be at most 86400");
+        }
+        if !(1..=24 * 366).contains(&self.sync.offline_window_hours) {
+            return invalid("sync.offline_window_hours", "must be 1 to 8784");
         }
         if self.sync.retention_days == 0 {
             return invalid("sync.retention_days", "must be at least 1");

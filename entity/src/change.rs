@@ -35,6 +35,9 @@ pub struct Model {
     pub actor_id: Option<UserId>,
     /// The client's idempotency key for the mutation, if it sent one.
     pub client_mutation_id: Option<String>,
+    /// The offline queue whose operation made the change (`syncPush`'s
+    /// `queueId`, or one per call without it).
+    pub queue_id: Option<String>,
     /// Relative importance for delivery (higher first).
     pub priority: i32,
     /// When the change was made.

@@ -15,6 +15,7 @@ mod m20261128_000006_sync_and_auth;
 mod m20261128_000007_push_routing;
 mod m20261128_000008_push_delivery;
 mod m20261202_000009_change_priorities;
+mod m20261202_000010_change_queues;
 
 /// Runs fieldsync's migrations, in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_push_routing::Migration),
             Box::new(m20261128_000008_push_delivery::Migration),
             Box::new(m20261202_000009_change_priorities::Migration),
+            Box::new(m20261202_000010_change_queues::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 //! tailer after the commit. Single GraphQL mutations and `syncPush` batches
 //! both come through here.
 
+use chrono::{DateTime, Utc};
 use entity::enums::{BuildingStatus, EntityType, InspectionResult, WorkerDutyStatus};
 use entity::ids::{BuildingId, ComplianceAlertId, InspectionId, SyncConflictId, TaskId};
 use entity::ids::{UserId, ViolationId};
@@ -20,7 +21,7 @@ use super::worker_writes::{self, GeoPoint};
 use super::writes::{ConflictResolution, ConflictStrategy, Outcome, Written};
 use super::{conflicts, idempotency, revert, versioned};
 use crate::auth::Principal;
-use crate::changelog::{self, CommitSignal};
+use crate::changelog::{self, CommitSignal, QueueWrites};
 use crate::db;
 use crate::error::{Error, Result};
 
@@ -62,11 +63,15 @@ pub enum Operation {
         building_id: BuildingId,
         /// Where exactly, when the worker shares location.
         location: Option<GeoPoint>,
+        /// When it happened, if not now (a queued offline operation).
+        occurred_at: Option<DateTime<Utc>>,
     },
     /// Clock out (workers, for themselves).
     ClockOut {
         /// Where exactly, when the worker shares location.
         location: Option<GeoPoint>,
+        /// When it happened, if not now (a queued offline operation).
+        occurred_at: Option<DateTime<Utc>>,
     },
     /// Set one's duty status (workers).
     SetWorkerStatus(WorkerDutyStatus),
@@ -141,6 +146,21 @@ pub enum Operation {
     },
 }
 
+impl Operation {
+    /// Stamps the time a queued operation happened on the operations that
+    /// record one (clocking in and out; starting and completing a task,
+    /// through a task update); the others have no time of their own.
+    pub fn happened_at(&mut self, at: DateTime<Utc>) {
+        match self {
+            Operation::ClockIn { occurred_at, .. } | Operation::ClockOut { occurred_at, .. } => {
+                *occurred_at = Some(at)
+            }
+            Operation::UpdateTask(update) => update.occurred_at = Some(at),
+            _ => {}
+        }
+    }
+}
+
 /// The one way to commit writes: it begins every write transaction (with
 /// the write lock taken up front, see [`db::begin_write`]) and, after each
 /// commit, wakes this process's change-log tailer so subscribers hear of the
@@ -157,15 +177,17 @@ impl Writer {
         Self { db, committed }
     }
 
-    /// Applies one operation in its own write transaction.
+    /// Applies one operation in its own write transaction; `queue` names
+    /// the offline queue it comes from, if any.
     pub async fn execute(
         &self,
         principal: &Principal,
         operation: Operation,
         cmid: Option<&str>,
+        queue: Option<&str>,
     ) -> Result<Written> {
         let txn = self.begin().await?;
-        let result = apply(&*txn, principal, operation, cmid).await?;
+        let result = apply(&*txn, principal, operation, cmid, queue).await?;
         txn.commit().await?;
         Ok(result)
     }
@@ -212,18 +234,32 @@ impl std::ops::Deref for WriteTransaction {
     }
 }
 
-/// Applies one operation inside the caller's transaction.
+/// Applies one operation inside the caller's transaction. An operation of
+/// an offline `queue` (which always has a `cmid`) counts the queue's own
+/// earlier writes of its entity, in any earlier call, as part of its base,
+/// and its own change is marked as the queue's.
 pub async fn apply(
     db: &impl ConnectionTrait,
     principal: &Principal,
-    operation: Operation,
+    mut operation: Operation,
     cmid: Option<&str>,
+    queue: Option<&str>,
 ) -> Result<Written> {
     if let Some(id) = cmid {
         idempotency::check(id)?;
         if let Some(previous) = idempotency::recall(db, principal, id).await? {
             return Ok(previous);
         }
+    }
+    let queue = queue.map(|queue| QueueWrites {
+        actor: principal.user_id,
+        queue,
+    });
+    if let (Some(queue), Operation::UpdateTask(update)) = (queue, &mut operation)
+        && let Some(base) = update.expected_version
+    {
+        let entity = update.id.into_uuid();
+        update.queued = queue.since(db, EntityType::Task, entity, base).await?;
     }
     let result = match operation {
         Operation::CreateTask(new) => task_writes::create(db, principal, new, cmid).await?,
@@ -245,10 +281,15 @@ pub async fn apply(
         Operation::ClockIn {
             building_id,
             location,
-        } => worker_writes::clock_in(db, principal, building_id, location, cmid).await?,
-        Operation::ClockOut { location } => {
-            worker_writes::clock_out(db, principal, location, cmid).await?
+            occurred_at,
+        } => {
+            let at = occurred_at;
+            worker_writes::clock_in(db, principal, building_id, location, at, cmid).await?
         }
+        Operation::ClockOut {
+            location,
+            occurred_at,
+        } => worker_writes::clock_out(db, principal, location, occurred_at, cmid).await?,
         Operation::SetWorkerStatus(status) => {
             worker_writes::set_status(db, principal, status, cmid).await?
         }
@@ -330,6 +371,11 @@ pub async fn apply(
         } => admin_writes::link_client(db, principal, client_id, building_id, linked, cmid).await?,
     };
     if let Some(id) = cmid {
+        if let Some(queue) = queue
+            && result.outcome != Outcome::Conflict
+        {
+            queue.claim(db, result.entity_id, id).await?;
+        }
         idempotency::remember(db, principal, id, &result).await?;
     }
     Ok(result)

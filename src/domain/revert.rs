@@ -126,6 +126,7 @@ impl Target<'_> {
             version: version + 1,
             snapshot,
             merged_fields: Vec::new(),
+            overridden_fields: Vec::new(),
             conflict: None,
         })
     }

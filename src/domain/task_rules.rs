@@ -186,9 +186,11 @@ pub fn settle(before: &task::Model, after: &mut task::Model, now: DateTime<Utc>)
             after.started_at = Some(now);
         }
         if after.status == TaskStatus::Completed {
-            after.completed_at = Some(now);
+            let started = *after.started_at.get_or_insert(now);
+            // Never before it started (a start stamped later than an
+            // offline completion reached the server first).
+            after.completed_at = Some(now.max(started));
             after.progress = 100;
-            after.started_at.get_or_insert(now);
         }
     }
 }

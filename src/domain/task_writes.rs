@@ -15,7 +15,7 @@ use super::merge::{self, FieldConflict};
 use super::task_rules::{self, TaskPatch, check_text};
 use super::tasks;
 use super::versioned::{self, answer, conflict, is_stale, locked, object, save_as};
-use super::writes::{ConflictReport, ConflictStrategy, Outcome, Written};
+use super::writes::{ConflictReport, ConflictStrategy, Outcome, Written, overridden};
 use crate::auth::Principal;
 use crate::changelog;
 use crate::error::{Error, Result};
@@ -53,8 +53,11 @@ pub struct TaskUpdate {
     /// What to do if the server moved on.
     pub strategy: ConflictStrategy,
     /// Values this client's own earlier queued operations wrote to the task
-    /// (see `sync::batch::QueueState`): not concurrent changes to merge against.
+    /// (see `operations::apply`): not concurrent changes to merge against.
     pub queued: Map<String, Value>,
+    /// When the edit happened, if not now (a queued offline operation):
+    /// the task's `startedAt` and `completedAt` are stamped with it.
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 impl TaskUpdate {
@@ -71,6 +74,7 @@ impl TaskUpdate {
             patch,
             strategy,
             queued: Map::new(),
+            occurred_at: None,
         }
     }
 }
@@ -226,19 +230,22 @@ pub async fn update(
     } else {
         Outcome::Applied
     };
-    let saved = write(db, principal, &current, &patch, cmid).await?;
+    let saved = write(db, principal, &current, &patch, update.occurred_at, cmid).await?;
     let mut answer = answer(outcome, &saved, None)?;
     answer.merged_fields = merged_fields;
+    answer.overridden_fields = overridden(&client, &answer.snapshot);
     Ok(answer)
 }
 
 /// Applies a checked patch to the current row and records the change;
 /// returns the row as stored (unchanged when the patch changes nothing).
+/// A start or completion is stamped `occurred_at`, or now.
 async fn write(
     db: &impl ConnectionTrait,
     principal: &Principal,
     current: &task::Model,
     patch: &TaskPatch,
+    occurred_at: Option<DateTime<Utc>>,
     cmid: Option<&str>,
 ) -> Result<task::Model> {
     let now = Utc::now();
@@ -247,7 +254,7 @@ async fn write(
     if patch.status == Some(TaskStatus::Assigned) && next.assignee_id.is_none() {
         return Err(Error::bad_input("an ASSIGNED task needs an assignee"));
     }
-    task_rules::settle(current, &mut next, now);
+    task_rules::settle(current, &mut next, occurred_at.unwrap_or(now));
     if !task_rules::can_transition(current.status, next.status) {
         return Err(task_rules::illegal_transition(current.status, next.status));
     }

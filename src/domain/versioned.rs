@@ -129,6 +129,7 @@ pub(super) fn answer<R: Versioned>(
         version: row.version(),
         snapshot: changelog::snapshot_of(row)?,
         merged_fields: Vec::new(),
+        overridden_fields: Vec::new(),
         conflict,
     })
 }

@@ -13,11 +13,11 @@
 //! with sharing off is refused with `BAD_USER_INPUT` (nothing is stored)
 //! rather than silently dropped, so the app learns its setting is stale.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::enums::{ChangeOp, Role, WorkerDutyStatus};
 use entity::ids::{BuildingId, TimeEntryId};
 use entity::{time_entry, user, worker_status};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::buildings;
 use super::scope::in_org;
@@ -64,6 +64,7 @@ pub async fn clock_in(
     principal: &Principal,
     building_id: BuildingId,
     location: Option<GeoPoint>,
+    occurred_at: Option<DateTime<Utc>>,
     cmid: Option<&str>,
 ) -> Result<Written> {
     let worker = load_worker(db, principal).await?;
@@ -77,12 +78,20 @@ pub async fn clock_in(
     }
     require_sharing(&worker, location.as_ref())?;
     let now = Utc::now();
+    let at = occurred_at.unwrap_or(now);
+    if let Some(last_out) = last_clock_out(db, &worker).await?
+        && last_out > at
+    {
+        return Err(Error::bad_input(format!(
+            "a clock-in at {at} would overlap your entry that ended at {last_out}"
+        )));
+    }
     let entry = time_entry::Model {
         id: TimeEntryId::new(),
         org_id: worker.org_id,
         worker_id: worker.id,
         building_id,
-        clock_in_at: now,
+        clock_in_at: at,
         clock_out_at: None,
         clock_in_latitude: location.map(|l| l.latitude),
         clock_in_longitude: location.map(|l| l.longitude),
@@ -110,6 +119,7 @@ pub async fn clock_out(
     db: &impl ConnectionTrait,
     principal: &Principal,
     location: Option<GeoPoint>,
+    occurred_at: Option<DateTime<Utc>>,
     cmid: Option<&str>,
 ) -> Result<Written> {
     let worker = load_worker(db, principal).await?;
@@ -119,8 +129,15 @@ pub async fn clock_out(
     };
     require_sharing(&worker, location.as_ref())?;
     let now = Utc::now();
+    let at = occurred_at.unwrap_or(now);
+    if at < entry.clock_in_at {
+        return Err(Error::bad_input(format!(
+            "a clock-out at {at} would be before your clock-in at {}",
+            entry.clock_in_at
+        )));
+    }
     let mut next = entry.clone();
-    next.clock_out_at = Some(now);
+    next.clock_out_at = Some(at);
     next.clock_out_latitude = location.map(|l| l.latitude);
     next.clock_out_longitude = location.map(|l| l.longitude);
     let saved = save_as(db, principal, &entry, next, ChangeOp::Updated, now, cmid).await?;
@@ -248,6 +265,21 @@ async fn open_entry(
         .filter(time_entry::Column::WorkerId.eq(worker.id))
         .filter(time_entry::Column::ClockOutAt.is_null());
     Ok(locked(db, select).one(db).await?)
+}
+
+/// When the worker's latest closed time entry ended, if any.
+async fn last_clock_out(
+    db: &impl ConnectionTrait,
+    worker: &user::Model,
+) -> Result<Option<DateTime<Utc>>> {
+    Ok(time_entry::Entity::find()
+        .filter(time_entry::Column::OrgId.eq(worker.org_id))
+        .filter(time_entry::Column::WorkerId.eq(worker.id))
+        .filter(time_entry::Column::ClockOutAt.is_not_null())
+        .order_by_desc(time_entry::Column::ClockOutAt)
+        .one(db)
+        .await?
+        .and_then(|entry| entry.clock_out_at))
 }
 
 /// The status row of a worker who has none yet (inserted at version 1).

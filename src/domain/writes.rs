@@ -61,6 +61,10 @@ pub struct Written {
     pub snapshot: Value,
     /// Fields both sides changed that a merge rule settled.
     pub merged_fields: Vec<String>,
+    /// Fields the client sent whose value did not survive (a merge rule
+    /// kept the server's, or the task's status machine set another).
+    #[serde(default)]
+    pub overridden_fields: Vec<String>,
     /// Present when the outcome is `CONFLICT`.
     pub conflict: Option<ConflictReport>,
 }
@@ -75,4 +79,13 @@ pub enum ConflictResolution {
     TakeMine,
     /// Apply a hand-merged patch.
     Merged,
+}
+
+/// The fields of `sent` (a client's patch, stored names) whose value is not
+/// what `snapshot` (the entity as written) holds.
+pub fn overridden(sent: &serde_json::Map<String, Value>, snapshot: &Value) -> Vec<String> {
+    sent.iter()
+        .filter(|(field, value)| snapshot.get(field.as_str()) != Some(*value))
+        .map(|(field, _)| field.clone())
+        .collect()
 }

@@ -208,6 +208,7 @@ mod tests {
             changed_fields: json!([]),
             actor_id: None,
             client_mutation_id: None,
+            queue_id: None,
             priority: 0,
             created_at: chrono::Utc::now(),
         };

@@ -43,7 +43,7 @@ pub async fn execute(
     let principal = ctx.principal()?;
     let result = state
         .writer
-        .execute(principal, operation?, client_mutation_id.as_deref())
+        .execute(principal, operation?, client_mutation_id.as_deref(), None)
         .await?;
     Ok(WriteResult(result))
 }

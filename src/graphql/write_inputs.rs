@@ -23,6 +23,13 @@ use crate::graphql::inputs::parse_id;
 pub struct SyncOperationInput {
     /// Unique per user; a replay of the same id returns the first result.
     pub client_mutation_id: String,
+    /// When the operation happened on the device (it may have waited
+    /// offline). Clocking in and out, and starting or completing a task,
+    /// are stamped with it; a time up to `sync.clock_skew_secs` ahead of
+    /// the server counts as now, further ahead or more than
+    /// `sync.offline_window_hours` back is BAD_USER_INPUT. Without it, the
+    /// time the server replays it.
+    pub occurred_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Create a task.
     pub create_task: Option<CreateTaskInput>,
     /// Change a task.
@@ -50,8 +57,14 @@ pub struct SyncOperationInput {
 }
 
 impl SyncOperationInput {
-    /// The key and the operation (or why it cannot be read).
-    pub fn into_parts(self) -> (String, Result<Operation>) {
+    /// The key, when it happened, and the operation (or why it cannot be read).
+    pub fn into_parts(
+        self,
+    ) -> (
+        String,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Result<Operation>,
+    ) {
         let ops = [
             self.create_task.is_some(),
             self.update_task.is_some(),
@@ -106,7 +119,7 @@ impl SyncOperationInput {
         } else {
             Err(Error::bad_input("empty operation"))
         };
-        (self.client_mutation_id, operation)
+        (self.client_mutation_id, self.occurred_at, operation)
     }
 }
 

@@ -2,12 +2,10 @@
 //! Each operation commits on its own unless the batch is atomic, in which
 //! case the first failure or conflict rolls every operation back.
 
-use std::collections::HashMap;
-
-use entity::ids::TaskId;
-use serde_json::{Map, Value};
+use chrono::{DateTime, Utc};
 
 use crate::auth::Principal;
+use crate::config::SyncSettings;
 use crate::domain::operations::{self, Operation, Writer};
 use crate::domain::writes::{Outcome, Written};
 use crate::error::{Error, Result};
@@ -19,6 +17,8 @@ pub const MAX_BATCH: usize = 1000;
 pub struct BatchItem {
     /// The client's idempotency key.
     pub client_mutation_id: String,
+    /// When it happened on the device, if the client says.
+    pub occurred_at: Option<DateTime<Utc>>,
     /// The operation, or why it is unreadable.
     pub operation: Result<Operation>,
 }
@@ -34,45 +34,104 @@ pub enum BatchOutcome {
     RolledBack,
 }
 
-/// Replays a batch in order and reports each operation's fate, in order.
+/// Largest queue id accepted.
+const MAX_QUEUE_ID: usize = 128;
+
+/// How a batch is replayed.
+#[derive(Debug, Clone, Copy)]
+pub struct Push<'a> {
+    /// All or nothing.
+    pub atomic: bool,
+    /// The offline queue the batch comes from; `None`: the call is its own.
+    pub queue: Option<&'a str>,
+    /// The times `occurredAt` may take.
+    pub clock: ClockWindow,
+}
+
+/// How far a queued operation's `occurredAt` may stray from the server's
+/// clock: up to `skew` ahead (counted as now), up to `offline` back.
+#[derive(Debug, Clone, Copy)]
+pub struct ClockWindow {
+    /// Tolerated lead of a phone's clock.
+    pub skew: chrono::Duration,
+    /// The longest a phone may have worked offline.
+    pub offline: chrono::Duration,
+}
+
+impl ClockWindow {
+    /// The window of the `sync` settings.
+    pub fn of(settings: &SyncSettings) -> Self {
+        Self {
+            skew: chrono::Duration::seconds(settings.clock_skew_secs as i64),
+            offline: chrono::Duration::hours(settings.offline_window_hours as i64),
+        }
+    }
+
+    /// The time to stamp for `occurred_at`, or `BAD_USER_INPUT` outside
+    /// the window.
+    fn stamp(&self, occurred_at: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let now = Utc::now();
+        if occurred_at > now + self.skew {
+            return Err(Error::bad_input(format!(
+                "occurredAt {occurred_at} is in the future (the server's clock says {now}; {} s of skew are tolerated)",
+                self.skew.num_seconds()
+            )));
+        }
+        if occurred_at < now - self.offline {
+            return Err(Error::bad_input(format!(
+                "occurredAt {occurred_at} is more than {} hours ago, beyond the offline window",
+                self.offline.num_hours()
+            )));
+        }
+        Ok(occurred_at.min(now))
+    }
+}
+
+impl BatchItem {
+    /// The operation, stamped with when it happened, or why it cannot run.
+    fn into_operation(self, clock: &ClockWindow) -> Result<Operation> {
+        let mut operation = self.operation?;
+        if let Some(at) = self.occurred_at {
+            operation.happened_at(clock.stamp(at)?);
+        }
+        Ok(operation)
+    }
+}
+
+/// Replays a batch of an offline queue in order and reports each
+/// operation's fate, in order. The queue's own earlier writes, in this call
+/// or any before, are part of each operation's base (see
+/// [`operations::apply`]); without a queue id the call is its own queue.
 pub async fn replay(
     writer: &Writer,
     principal: &Principal,
     items: Vec<BatchItem>,
-    atomic: bool,
+    push: Push<'_>,
 ) -> Result<Vec<BatchOutcome>> {
     if items.len() > MAX_BATCH {
         return Err(Error::bad_input(format!(
             "a batch holds at most {MAX_BATCH} operations"
         )));
     }
-    replay_queue(writer, principal, items, atomic, &mut QueueState::default()).await
-}
-
-/// [`replay`] for a device whose queue spans several pushes (or principals):
-/// `queue` carries the versions its earlier operations produced.
-pub async fn replay_queue(
-    writer: &Writer,
-    principal: &Principal,
-    items: Vec<BatchItem>,
-    atomic: bool,
-    queue: &mut QueueState,
-) -> Result<Vec<BatchOutcome>> {
-    if !atomic {
+    let queue = match push.queue {
+        Some(id) if id.is_empty() || id.len() > MAX_QUEUE_ID => {
+            return Err(Error::bad_input(format!(
+                "queueId must be 1 to {MAX_QUEUE_ID} bytes"
+            )));
+        }
+        Some(id) => id.to_owned(),
+        None => format!("call:{}", uuid::Uuid::now_v7()),
+    };
+    let queue = Some(queue.as_str());
+    if !push.atomic {
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
-            let outcome = match item.operation {
-                Ok(mut op) => {
-                    let sent = queue.rebase(&mut op);
-                    let cmid = Some(item.client_mutation_id.as_str());
-                    match writer.execute(principal, op, cmid).await {
-                        Ok(result) => {
-                            queue.record(sent, &result);
-                            BatchOutcome::Done(result)
-                        }
-                        Err(error) => BatchOutcome::Failed(error),
-                    }
-                }
+            let cmid = item.client_mutation_id.clone();
+            let outcome = match item.into_operation(&push.clock) {
+                Ok(op) => match writer.execute(principal, op, Some(&cmid), queue).await {
+                    Ok(result) => BatchOutcome::Done(result),
+                    Err(error) => BatchOutcome::Failed(error),
+                },
                 Err(error) => BatchOutcome::Failed(error),
             };
             outcomes.push(outcome);
@@ -87,16 +146,9 @@ pub async fn replay_queue(
             outcomes.push(BatchOutcome::RolledBack);
             continue;
         }
-        let outcome = match item.operation {
-            Ok(mut op) => {
-                let sent = queue.rebase(&mut op);
-                let cmid = Some(item.client_mutation_id.as_str());
-                let outcome = operations::apply(&*txn, principal, op, cmid).await;
-                if let Ok(result) = &outcome {
-                    queue.record(sent, result);
-                }
-                outcome
-            }
+        let cmid = item.client_mutation_id.clone();
+        let outcome = match item.into_operation(&push.clock) {
+            Ok(op) => operations::apply(&*txn, principal, op, Some(&cmid), queue).await,
             Err(error) => Err(error),
         };
         match outcome {
@@ -133,45 +185,4 @@ pub async fn replay_queue(
             other => other,
         })
         .collect())
-}
-
-/// What one device's queue has itself written, per task. An offline client
-/// queues several edits of one task against the version it last synced; to
-/// the merge, the queue's own earlier edits must not look like concurrent
-/// changes by someone else (or two edits of the same text field would
-/// conflict with each other), while changes by others still must.
-#[derive(Default)]
-pub struct QueueState {
-    /// Per task: field → value the queue's own operations wrote.
-    tasks: HashMap<TaskId, Map<String, Value>>,
-}
-
-impl QueueState {
-    /// Tells the operation what the queue already wrote to its task; returns
-    /// the task and the fields this operation writes.
-    fn rebase(&self, operation: &mut Operation) -> Option<(TaskId, Vec<String>)> {
-        let Operation::UpdateTask(update) = operation else {
-            return None;
-        };
-        if let Some(own) = self.tasks.get(&update.id) {
-            update.queued = own.clone();
-        }
-        Some((update.id, update.patch.fields()))
-    }
-
-    /// Remembers the values a written operation left in the fields it wrote.
-    fn record(&mut self, written: Option<(TaskId, Vec<String>)>, result: &Written) {
-        let (Some((task, fields)), Some(snapshot)) = (written, result.snapshot.as_object()) else {
-            return;
-        };
-        if result.outcome == Outcome::Conflict {
-            return;
-        }
-        let own = self.tasks.entry(task).or_default();
-        for field in fields {
-            if let Some(value) = snapshot.get(&field) {
-                own.insert(field, value.clone());
-            }
-        }
-    }
 }

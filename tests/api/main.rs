@@ -16,6 +16,7 @@ mod layers;
 mod loadgen;
 mod privacy;
 mod push;
+mod queues;
 mod realtime;
 mod schema;
 mod subscriptions;

@@ -413,14 +413,16 @@ async fn change_log_seq_follows_commit_order_under_overlapping_transactions(back
     });
     tokio::time::sleep(Duration::from_millis(30)).await;
     let first = fieldsync::db::begin_write(&db).await.unwrap();
-    operations::apply(&first, &admin, update(0, 91), None)
+    operations::apply(&first, &admin, update(0, 91), None, None)
         .await
         .unwrap();
     let second_db = db.clone();
     let op = update(1, 92);
     let second = tokio::spawn(async move {
         let txn = fieldsync::db::begin_write(&second_db).await.unwrap();
-        operations::apply(&txn, &admin, op, None).await.unwrap();
+        operations::apply(&txn, &admin, op, None, None)
+            .await
+            .unwrap();
         txn.commit().await.unwrap();
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -484,7 +486,9 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
     let op = update(1, 95);
     let second = tokio::spawn(async move {
         let txn = fieldsync::db::begin_write(&second_db).await.unwrap();
-        let result = operations::apply(&txn, &admin, op, None).await.unwrap();
+        let result = operations::apply(&txn, &admin, op, None, None)
+            .await
+            .unwrap();
         txn.commit().await.unwrap();
         result
     });
@@ -534,7 +538,8 @@ async fn a_transaction_committing_after_a_later_one_still_gets_a_higher_seq(back
 }
 
 /// The seeded offline-sync simulation: 20 phones, 50 offline edits each,
-/// administrators editing online meanwhile.
+/// flushed in random chunks over several calls with some answers lost and
+/// sent again, administrators editing online meanwhile.
 async fn the_offline_simulation_converges_without_losing_a_change(backend: Backend) {
     let app = spawn_app(backend).await;
     let config = fieldsync_tools::simulation::Config::default();
@@ -546,6 +551,14 @@ async fn the_offline_simulation_converges_without_losing_a_change(backend: Backe
     assert_eq!(report.lost_changes, 0, "{report:?}");
     assert_eq!(report.failed, 0, "{report:?}");
     assert!(report.automatic_rate() >= 0.98, "{report:?}");
+    assert_eq!(
+        report.misreported, 0,
+        "no answer hides a dropped value: {report:?}"
+    );
+    assert!(
+        report.calls > 2 * report.clients && report.lost_answers > 0,
+        "queues span calls and some answers were lost: {report:?}"
+    );
     assert!(
         report.conflicts > 0,
         "different text edits of one field stay conflicts: {report:?}"

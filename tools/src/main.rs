@@ -152,10 +152,12 @@ async fn simulate_sync(
         ..Config::default()
     };
     println!(
-        "offline-sync simulation (seed {seed}): {} workers offline, {} tasks, {} edits each, {} online admin edits, on {}",
+        "offline-sync simulation (seed {seed}): {} workers offline, {} tasks, {} edits each in chunks of up to {} ({:.0}% of answers lost), {} online admin edits, on {}",
         config.workers,
         config.tasks,
         config.edits_per_client,
+        config.max_chunk,
+        config.lost_answer_rate * 100.0,
         config.admin_edits,
         fieldsync::redact(&database.url)
     );
@@ -174,6 +176,14 @@ async fn simulate_sync(
         report.converged_clients, report.clients
     );
     println!("  accepted changes lost {}", report.lost_changes);
+    println!(
+        "  pushes                {} ({} answers lost and sent again)",
+        report.calls, report.lost_answers
+    );
+    println!(
+        "  overridden, named     {} (answers hiding a dropped value: {})",
+        report.overridden, report.misreported
+    );
     println!("  replay time           {:.2}s", report.replay_seconds);
     for atomic in [false, true] {
         let rate =

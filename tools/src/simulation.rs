@@ -1,9 +1,12 @@
 //! A deterministic offline-sync simulation: workers' phones go offline with
 //! a snapshot, edit tasks from a realistic mix while administrators keep
-//! editing online, then every phone replays its queue with `syncPush` and
-//! catches up with `syncPull`. It reports how many operations resolved
-//! automatically, whether every phone converged to the server's state, and
-//! whether any accepted change was lost. Used by `fieldsync-tools simulate-sync`
+//! editing online, then every phone flushes its queue with `syncPush` in
+//! random chunks over several calls, as a flaky network allows (some answers
+//! are lost on the way back and the same chunk is sent again), and catches
+//! up with `syncPull`. It reports how many operations resolved
+//! automatically, whether every phone converged to the server's state,
+//! whether any accepted change was lost, and whether any answer claimed a
+//! value survived when it did not. Used by `fieldsync-tools simulate-sync`
 //! and by the test suite.
 //!
 //! A phone belongs to a worker, whose role allows only status and progress
@@ -26,13 +29,14 @@ use sea_orm::{
 
 use fieldsync::auth::Principal;
 use fieldsync::changelog::{self, CommitSignal};
+use fieldsync::config::SyncSettings;
 use fieldsync::domain::operations::{Operation, Writer};
 use fieldsync::domain::task_rules::{self, TaskPatch};
 use fieldsync::domain::task_writes::TaskUpdate;
 use fieldsync::domain::visibility::VisibleChange;
 use fieldsync::domain::writes::{ConflictStrategy, Outcome, Written};
 use fieldsync::error::Result;
-use fieldsync::sync::batch::{self, BatchItem, BatchOutcome, QueueState};
+use fieldsync::sync::batch::{self, BatchItem, BatchOutcome, ClockWindow, Push};
 use fieldsync::sync::pull;
 
 /// A writer of the simulation's own: nobody subscribes to its database.
@@ -53,6 +57,10 @@ pub struct Config {
     pub edits_per_client: usize,
     /// Edits the administrators make online meanwhile.
     pub admin_edits: usize,
+    /// The most operations a phone sends in one call.
+    pub max_chunk: usize,
+    /// Chance that a call's answer is lost and the chunk sent again.
+    pub lost_answer_rate: f64,
 }
 
 impl Default for Config {
@@ -63,6 +71,8 @@ impl Default for Config {
             tasks: 200,
             edits_per_client: 50,
             admin_edits: 100,
+            max_chunk: 8,
+            lost_answer_rate: 0.1,
         }
     }
 }
@@ -86,6 +96,15 @@ pub struct Report {
     pub clients: usize,
     /// Accepted operations whose effect is missing from the server.
     pub lost_changes: usize,
+    /// `syncPush` calls made, resends included.
+    pub calls: usize,
+    /// Answers lost on the way back (their chunk was sent again).
+    pub lost_answers: usize,
+    /// APPLIED or MERGED answers in which a value the phone sent did not
+    /// survive and is not named in `overridden_fields`.
+    pub misreported: usize,
+    /// Accepted answers that named overridden fields.
+    pub overridden: usize,
     /// Seconds spent replaying.
     pub replay_seconds: f64,
 }
@@ -173,26 +192,45 @@ pub async fn run(db: &DatabaseConnection, config: &Config, retention_days: u32) 
     };
     let started = Instant::now();
     let mut accepted: Vec<(String, TaskUpdate, Written)> = Vec::new();
-    for phone in &mut phones {
-        let mut state = QueueState::default();
+    let clock = ClockWindow::of(&SyncSettings::default());
+    for (n, phone) in phones.iter_mut().enumerate() {
+        let queue_id = format!("phone-{n}");
         let queue = std::mem::take(&mut phone.queue);
-        // Consecutive operations of one principal go up as one batch.
         let mut start = 0;
         while start < queue.len() {
+            // A chunk of the queue, all of one principal (a push is signed
+            // in as one user): as much as the network lets through.
             let principal = queue[start].0;
-            let end = (start..queue.len())
+            let same = (start..queue.len())
                 .find(|&i| queue[i].0 != principal)
                 .unwrap_or(queue.len());
-            let items = queue[start..end]
-                .iter()
-                .map(|(_, cmid, update)| BatchItem {
-                    client_mutation_id: cmid.clone(),
-                    operation: Ok(Operation::UpdateTask(update.clone())),
-                })
-                .collect();
-            let outcomes =
-                batch::replay_queue(&writer(db), &principal, items, false, &mut state).await?;
-            for ((_, cmid, update), outcome) in queue[start..end].iter().zip(outcomes) {
+            let end = same.min(start + rng.random_range(1..=config.max_chunk.max(1)));
+            let chunk = &queue[start..end];
+            let push = Push {
+                atomic: false,
+                queue: Some(&queue_id),
+                clock,
+            };
+            let items = || {
+                chunk
+                    .iter()
+                    .map(|(_, cmid, update)| BatchItem {
+                        client_mutation_id: cmid.clone(),
+                        occurred_at: None,
+                        operation: Ok(Operation::UpdateTask(update.clone())),
+                    })
+                    .collect()
+            };
+            report.calls += 1;
+            let mut outcomes = batch::replay(&writer(db), &principal, items(), push).await?;
+            // The answer may be lost on the way back; the phone, none the
+            // wiser, sends the same operations again.
+            while rng.random_bool(config.lost_answer_rate) {
+                report.lost_answers += 1;
+                report.calls += 1;
+                outcomes = batch::replay(&writer(db), &principal, items(), push).await?;
+            }
+            for ((_, cmid, update), outcome) in chunk.iter().zip(outcomes) {
                 report.operations += 1;
                 match outcome {
                     BatchOutcome::Done(result) => {
@@ -202,6 +240,8 @@ pub async fn run(db: &DatabaseConnection, config: &Config, retention_days: u32) 
                             Outcome::Conflict => report.conflicts += 1,
                         }
                         if result.outcome != Outcome::Conflict {
+                            report.misreported += usize::from(misreports(update, &result));
+                            report.overridden += usize::from(!result.overridden_fields.is_empty());
                             accepted.push((cmid.clone(), update.clone(), result));
                         }
                     }
@@ -225,6 +265,15 @@ pub async fn run(db: &DatabaseConnection, config: &Config, retention_days: u32) 
     }
     report.lost_changes = lost(db, world.org, &accepted).await?;
     Ok(report)
+}
+
+/// Whether an accepted answer hides a dropped value: a field the update sent
+/// holds another value in the answer's snapshot, unnamed in
+/// `overridden_fields`.
+fn misreports(update: &TaskUpdate, result: &Written) -> bool {
+    update.patch.to_map().iter().any(|(field, value)| {
+        result.snapshot.get(field) != Some(value) && !result.overridden_fields.contains(field)
+    })
 }
 
 /// Measures `syncPush` throughput: one batch of `size` progress updates.
@@ -251,6 +300,7 @@ pub async fn push_throughput(
     let items = (0..size)
         .map(|i| BatchItem {
             client_mutation_id: format!("bench-{seed}-{atomic}-{i}"),
+            occurred_at: None,
             operation: Ok(Operation::UpdateTask(TaskUpdate::new(
                 world.tasks[i % world.tasks.len()],
                 None,
@@ -263,7 +313,12 @@ pub async fn push_throughput(
         })
         .collect();
     let started = Instant::now();
-    batch::replay(&writer(db), &admin, items, atomic).await?;
+    let push = Push {
+        atomic,
+        queue: None,
+        clock: ClockWindow::of(&SyncSettings::default()),
+    };
+    batch::replay(&writer(db), &admin, items, push).await?;
     Ok(size as f64 / started.elapsed().as_secs_f64())
 }
 
@@ -670,7 +725,7 @@ async fn admins_edit_online(
         let update = TaskUpdate::new(id, None, patch, ConflictStrategy::Merge);
         // A refusal (say, progress on a finished task) is part of life.
         let _ = writer(db)
-            .execute(&admin, Operation::UpdateTask(update), None)
+            .execute(&admin, Operation::UpdateTask(update), None, None)
             .await;
     }
     Ok(())

@@ -10,7 +10,7 @@ use crate::graphql::objects::write::{
     OperationError, SyncOperationResult, SyncOperationStatus, WriteResult,
 };
 use crate::graphql::write_inputs::{SyncOperationInput, resolve_operation};
-use crate::sync::batch::{self, BatchItem, BatchOutcome};
+use crate::sync::batch::{self, BatchItem, BatchOutcome, ClockWindow, Push};
 
 /// Writes for offline sync.
 #[derive(Default)]
@@ -27,21 +27,31 @@ impl SyncMutation {
         ctx: &Context<'_>,
         operations: Vec<SyncOperationInput>,
         #[graphql(desc = "Commit all or nothing (default false).")] atomic: Option<bool>,
+        #[graphql(
+            desc = "The offline queue these operations come from (a device's outbox; 1 to 128 bytes, stable across pushes). Its own earlier writes, in any earlier push, are part of each operation's base, so a later edit of a field it already changed is not mistaken for a concurrent one. Without it, each push is its own queue."
+        )]
+        queue_id: Option<String>,
     ) -> async_graphql::Result<Vec<SyncOperationResult>> {
         let atomic = atomic.unwrap_or(false);
         let state = ctx.state()?;
         let items: Vec<BatchItem> = operations
             .into_iter()
             .map(|op| {
-                let (client_mutation_id, operation) = op.into_parts();
+                let (client_mutation_id, occurred_at, operation) = op.into_parts();
                 BatchItem {
                     client_mutation_id,
+                    occurred_at,
                     operation,
                 }
             })
             .collect();
         let keys: Vec<String> = items.iter().map(|i| i.client_mutation_id.clone()).collect();
-        let outcomes = batch::replay(&state.writer, ctx.principal()?, items, atomic).await?;
+        let push = Push {
+            atomic,
+            queue: queue_id.as_deref(),
+            clock: ClockWindow::of(&state.settings.sync),
+        };
+        let outcomes = batch::replay(&state.writer, ctx.principal()?, items, push).await?;
         Ok(keys
             .into_iter()
             .zip(outcomes)

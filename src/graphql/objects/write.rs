@@ -101,6 +101,18 @@ impl WriteResult {
     async fn merged_fields(&self) -> Vec<String> {
         self.0.merged_fields.iter().map(|f| to_camel(f)).collect()
     }
+    /// Fields you sent whose value did not survive, although the write
+    /// went through (APPLIED or MERGED): a merge rule kept the server's
+    /// value (a larger progress, a higher-ranked status), or the status
+    /// machine set another. Read them from the entity; your queue's value
+    /// for them is gone.
+    async fn overridden_fields(&self) -> Vec<String> {
+        self.0
+            .overridden_fields
+            .iter()
+            .map(|f| to_camel(f))
+            .collect()
+    }
     /// Present when the outcome is CONFLICT.
     async fn conflict(&self) -> Option<Conflict> {
         self.0.conflict.clone().map(|c| Conflict {

@@ -76,6 +76,7 @@ pub fn clock_in_operation(building_id: ID, location: Option<LocationInput>) -> R
     Ok(Operation::ClockIn {
         building_id: parse_id(&building_id, "building")?,
         location: location.map(LocationInput::into_point),
+        occurred_at: None,
     })
 }
 
@@ -83,6 +84,7 @@ pub fn clock_in_operation(building_id: ID, location: Option<LocationInput>) -> R
 pub fn clock_out_operation(location: Option<LocationInput>) -> Operation {
     Operation::ClockOut {
         location: location.map(LocationInput::into_point),
+        occurred_at: None,
     }
 }
 
