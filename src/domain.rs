@@ -18,6 +18,7 @@ pub mod compliance_writes;
 pub mod conflicts;
 pub mod devices;
 pub mod facts;
+pub mod history;
 pub mod idempotency;
 pub mod merge;
 pub mod notifications;

@@ -225,5 +225,8 @@ closed_enums! {
         Open,
         /// Resolved.
         Resolved,
+        /// Closed without a decision: its entity was deleted, so there is
+        /// nothing left to decide (`resolution` says why).
+        Closed,
     }
 }

@@ -16,6 +16,7 @@ mod m20261128_000007_push_routing;
 mod m20261128_000008_push_delivery;
 mod m20261202_000009_change_priorities;
 mod m20261202_000010_change_queues;
+mod m20261202_000011_close_deleted_conflicts;
 
 /// Runs fieldsync's migrations, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_push_delivery::Migration),
             Box::new(m20261202_000009_change_priorities::Migration),
             Box::new(m20261202_000010_change_queues::Migration),
+            Box::new(m20261202_000011_close_deleted_conflicts::Migration),
         ]
     }
 }

@@ -78,19 +78,57 @@ pub async fn list(
         .await?)
 }
 
-/// One open conflict of the caller, or `NOT_FOUND`.
+/// Why a conflict closes when its entity is deleted.
+pub const ENTITY_DELETED: &str = "ENTITY_DELETED";
+
+/// One open conflict of the caller: `NOT_FOUND` when it is not theirs,
+/// `BAD_USER_INPUT` saying how it ended when it is no longer open.
 pub async fn get_open(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: SyncConflictId,
 ) -> Result<sync_conflict::Model> {
-    sync_conflict::Entity::find_by_id(id)
+    let conflict = sync_conflict::Entity::find_by_id(id)
         .filter(sync_conflict::Column::OrgId.eq(principal.org_id))
         .filter(sync_conflict::Column::UserId.eq(principal.user_id))
-        .filter(sync_conflict::Column::Status.eq(SyncConflictStatus::Open))
         .one(db)
         .await?
-        .ok_or(Error::NotFound("sync conflict"))
+        .ok_or(Error::NotFound("sync conflict"))?;
+    match conflict.status {
+        SyncConflictStatus::Open => Ok(conflict),
+        SyncConflictStatus::Closed => Err(Error::bad_input(
+            "this conflict is closed: its entity was deleted, so there is nothing left to resolve",
+        )),
+        SyncConflictStatus::Resolved => Err(Error::bad_input(format!(
+            "this conflict is already resolved ({})",
+            conflict
+                .resolution
+                .as_deref()
+                .unwrap_or("no resolution recorded")
+        ))),
+    }
+}
+
+/// Closes every open conflict about an entity that was deleted, in the
+/// deletion's transaction.
+pub async fn close_for_deleted(
+    db: &impl ConnectionTrait,
+    entity_type: EntityType,
+    entity_id: Uuid,
+) -> Result<()> {
+    sync_conflict::Entity::update_many()
+        .col_expr(
+            sync_conflict::Column::Status,
+            SyncConflictStatus::Closed.into(),
+        )
+        .col_expr(sync_conflict::Column::Resolution, ENTITY_DELETED.into())
+        .col_expr(sync_conflict::Column::ResolvedAt, Utc::now().into())
+        .filter(sync_conflict::Column::EntityType.eq(entity_type))
+        .filter(sync_conflict::Column::EntityId.eq(entity_id))
+        .filter(sync_conflict::Column::Status.eq(SyncConflictStatus::Open))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Marks a conflict resolved with how.

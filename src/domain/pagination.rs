@@ -23,6 +23,20 @@ pub struct PageRequest {
     pub max_page_size: u64,
 }
 
+impl PageRequest {
+    /// The page size asked for, or `BAD_USER_INPUT` beyond the maximum.
+    pub fn size(&self) -> Result<u64> {
+        match self.first {
+            None => Ok(DEFAULT_PAGE_SIZE.min(self.max_page_size)),
+            Some(n) if n >= 0 && (n as u64) <= self.max_page_size => Ok(n as u64),
+            Some(_) => Err(Error::bad_input(format!(
+                "`first` must be between 0 and {}",
+                self.max_page_size
+            ))),
+        }
+    }
+}
+
 /// One page of results in id order.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -55,16 +69,7 @@ pub async fn paginate<E: EntityTrait>(
     id_column: E::Column,
     request: &PageRequest,
 ) -> Result<Page<E::Model>> {
-    let max_page_size = request.max_page_size;
-    let size = match request.first {
-        None => DEFAULT_PAGE_SIZE.min(max_page_size),
-        Some(n) if n >= 0 && (n as u64) <= max_page_size => n as u64,
-        Some(_) => {
-            return Err(Error::bad_input(format!(
-                "`first` must be between 0 and {max_page_size}"
-            )));
-        }
-    };
+    let size = request.size()?;
     let mut select = select.order_by_asc(id_column);
     if let Some(after) = &request.after {
         select = select.filter(id_column.gt(decode_cursor(after)?));

@@ -224,7 +224,7 @@ impl View {
     /// A change the caller could see only as "something moved": a worker
     /// status update of nothing but the location, for a client, who never
     /// sees locations (the event alone would tell them when the worker moved).
-    fn blind_to(&self, row: &change::Model) -> bool {
+    pub fn blind_to(&self, row: &change::Model) -> bool {
         self.principal.role == Role::Client
             && row.entity_type == EntityType::WorkerStatus
             && row.op == ChangeOp::Updated

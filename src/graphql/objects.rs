@@ -4,6 +4,7 @@
 pub mod building;
 pub mod compliance;
 pub mod device;
+pub mod history;
 pub mod organization;
 pub mod performance;
 pub mod session;

@@ -11,6 +11,7 @@ mod departures;
 mod devices;
 mod handoff;
 mod helpers;
+mod history;
 mod http;
 mod layers;
 mod loadgen;

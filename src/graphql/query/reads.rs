@@ -1,12 +1,16 @@
 //! Reads of the organisation's entities: thin resolvers that authorise
 //! through the principal, call `domain`, and wrap the result.
 
+use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::enums::Role;
+use entity::enums::{EntityType, Role};
 
 use crate::changelog;
-use crate::domain::{buildings, compliance, organizations, performance, tasks, users, workers};
+use crate::domain::{
+    buildings, compliance, history, organizations, performance, tasks, users, workers,
+};
+use crate::error::Error;
 use crate::graphql::connection::{IdConnection, SyncPosition, from_page};
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs::{
@@ -15,6 +19,7 @@ use crate::graphql::inputs::{
 };
 use crate::graphql::objects::building::Building;
 use crate::graphql::objects::compliance::{ComplianceAlert, Inspection, Violation};
+use crate::graphql::objects::history::EntityVersion;
 use crate::graphql::objects::organization::Organization;
 use crate::graphql::objects::performance::WorkerMetrics;
 use crate::graphql::objects::task::Task;
@@ -268,6 +273,34 @@ impl ReadQuery {
             |a| a.id.into_uuid(),
             ComplianceAlert,
         ))
+    }
+
+    /// The versions of an entity, newest first: who changed it, when,
+    /// which fields, and the snapshot as you may see it (versions you could
+    /// not see are left out). `NOT_FOUND` unless you may see the entity
+    /// now; administrators also read the history of deleted ones. Kept as
+    /// long as the change log keeps them (`sync.retention_days` for
+    /// superseded versions).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        entity_type: EntityType,
+        entity_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IdConnection<EntityVersion, EmptyFields>> {
+        let state = ctx.state()?;
+        let id = uuid::Uuid::parse_str(entity_id.as_str())
+            .map_err(|_| Error::bad_input(format!("`{}` is not a valid id", entity_id.as_str())))?;
+        let page = ctx.page(first, after)?;
+        let page = history::versions(&state.db, ctx.principal()?, entity_type, id, &page).await?;
+        let mut connection = Connection::new(page.has_previous_page, page.has_next_page);
+        connection.edges.extend(
+            page.items
+                .into_iter()
+                .map(|v| Edge::new(history::encode(v.version), EntityVersion(v))),
+        );
+        Ok(connection)
     }
 
     /// A worker's performance over `[from, to)` (administrators, or the worker).

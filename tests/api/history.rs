@@ -1,0 +1,277 @@
+//! `history`: an entity's versions, newest first, with who, when, which
+//! fields and the snapshot as the caller may see it; and conflicts that
+//! close themselves when their entity is deleted.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Answer, Backend, TestApp, spawn_app};
+
+const HISTORY: &str = "query($t: EntityType!, $id: ID!, $first: Int, $after: String) { history(entityType: $t, entityId: $id, first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { cursor node { version op changedFields changedAt changedBy { id } snapshot } } } }";
+
+async fn history(
+    app: &TestApp,
+    token: &str,
+    entity_type: &str,
+    id: &str,
+    first: i64,
+    after: Option<&str>,
+) -> Answer {
+    app.graphql(
+        Some(token),
+        HISTORY,
+        json!({ "t": entity_type, "id": id, "first": first, "after": after }),
+    )
+    .await
+}
+
+const DESCRIBE: &str = "mutation($id: ID!, $d: String!) { updateTask(id: $id, patch: { description: $d }) { version } }";
+
+async fn versions_page_newest_first_and_feed_a_revert(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    app.graphql(
+        Some(&app.admin()),
+        DESCRIBE,
+        json!({ "id": task, "d": "first note" }),
+    )
+    .await
+    .ok();
+    app.graphql(
+        Some(&app.admin()),
+        DESCRIBE,
+        json!({ "id": task, "d": "second note" }),
+    )
+    .await
+    .ok();
+    let assignee = app
+        .query(
+            &app.admin(),
+            &format!("{{ task(id: \"{task}\") {{ version assignee {{ id }} }} }}"),
+        )
+        .await
+        .ok()["task"]
+        .clone();
+    let newest = assignee["version"].as_i64().unwrap();
+
+    let page = history(&app, &app.admin(), "TASK", &task, 2, None).await;
+    let edges = page.ok()["history"]["edges"].as_array().unwrap().clone();
+    let versions: Vec<i64> = edges
+        .iter()
+        .map(|e| e["node"]["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [newest, newest - 1], "{edges:?}");
+    let top = &edges[0]["node"];
+    assert_eq!(top["changedFields"], json!(["description"]));
+    assert_eq!(top["changedBy"]["id"], app.demo.admin.to_string());
+    assert_eq!(top["snapshot"]["description"], "second note");
+    assert_eq!(edges[1]["node"]["snapshot"]["description"], "first note");
+    assert!(top["changedAt"].is_string());
+    assert_eq!(page.ok()["history"]["pageInfo"]["hasNextPage"], true);
+
+    // The next page carries on below, down to version 1, a creation.
+    let mut after = page.ok()["history"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut rest = Vec::new();
+    loop {
+        let page = history(&app, &app.admin(), "TASK", &task, 2, Some(&after)).await;
+        let history = page.ok()["history"].clone();
+        rest.extend(
+            history["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone()),
+        );
+        if history["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = history["pageInfo"]["endCursor"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    let below: Vec<i64> = rest
+        .iter()
+        .map(|n| n["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(below, (1..newest - 1).rev().collect::<Vec<_>>());
+    assert_eq!(rest.last().unwrap()["op"], "CREATED");
+
+    // An administrator picks the version with the first note and reverts to it.
+    let reverted = app
+        .graphql(
+            Some(&app.admin()),
+            "mutation($id: ID!, $v: Int!) { revertEntity(entityType: TASK, id: $id, toVersion: $v) { version snapshot } }",
+            json!({ "id": task, "v": newest - 1 }),
+        )
+        .await;
+    assert_eq!(
+        reverted.ok()["revertEntity"]["snapshot"]["description"],
+        "first note"
+    );
+
+    // Bad cursors and ids are refused clearly.
+    for (id, after) in [(task.as_str(), Some("nonsense")), ("not-a-uuid", None)] {
+        let answer = history(&app, &app.admin(), "TASK", id, 2, after).await;
+        assert_eq!(
+            answer.error_code(),
+            Some("BAD_USER_INPUT"),
+            "{:?}",
+            answer.body
+        );
+    }
+}
+
+/// What a caller may not see of an entity now, they may not read in its
+/// past either: another organisation gets NOT_FOUND, a client sees a
+/// worker's status versions without locations and none that moved only
+/// the location, and a deleted task's history is the administrators'.
+async fn history_follows_the_callers_view(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let worker = app.demo.workers[0].to_string();
+    app.graphql(
+        Some(&app.worker(1)),
+        "mutation { reportLocation(latitude: 40.71, longitude: -74.0) { version } }",
+        json!({}),
+    )
+    .await
+    .ok();
+
+    let all = |answer: &Answer| -> Vec<Value> {
+        answer.ok()["history"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect()
+    };
+    let admin = all(&history(&app, &app.admin(), "WORKER_STATUS", &worker, 50, None).await);
+    assert!(
+        admin[0]["snapshot"]["latitude"].as_f64().is_some(),
+        "the administrator sees the location: {admin:?}"
+    );
+    let client = all(&history(&app, &app.client(1), "WORKER_STATUS", &worker, 50, None).await);
+    assert!(!client.is_empty(), "the client sees the worker's statuses");
+    assert!(
+        client.len() < admin.len(),
+        "the location-only report is not theirs: {client:?}"
+    );
+    for node in &client {
+        assert!(node["snapshot"].get("latitude").is_none(), "{node}");
+    }
+
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    let other = history(&app, &app.other_admin(), "TASK", &task, 5, None).await;
+    assert_eq!(other.error_code(), Some("NOT_FOUND"), "{:?}", other.body);
+    assert!(!all(&history(&app, &app.client(1), "TASK", &task, 5, None).await).is_empty());
+    app.graphql(
+        Some(&app.admin()),
+        "mutation($id: ID!) { deleteTask(id: $id) { version } }",
+        json!({ "id": task }),
+    )
+    .await
+    .ok();
+    let gone = history(&app, &app.client(1), "TASK", &task, 5, None).await;
+    assert_eq!(gone.error_code(), Some("NOT_FOUND"), "{:?}", gone.body);
+    let admin = all(&history(&app, &app.admin(), "TASK", &task, 5, None).await);
+    assert_eq!(admin[0]["op"], "DELETED", "{admin:?}");
+}
+
+/// A conflict about a task that is then deleted closes itself: listed as
+/// CLOSED with why, and resolving it says so instead of NOT_FOUND.
+async fn a_conflict_on_a_deleted_task_closes_itself(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    let version = app
+        .query(
+            &app.admin(),
+            &format!("{{ task(id: \"{task}\") {{ version }} }}"),
+        )
+        .await
+        .ok()["task"]["version"]
+        .as_i64()
+        .unwrap();
+    app.graphql(
+        Some(&app.admin()),
+        DESCRIBE,
+        json!({ "id": task, "d": "online" }),
+    )
+    .await
+    .ok();
+    let stale = app
+        .graphql(
+            Some(&app.admin()),
+            "mutation($id: ID!, $v: Int!) { updateTask(id: $id, expectedVersion: $v, patch: { description: \"offline\" }) { outcome conflict { id } } }",
+            json!({ "id": task, "v": version }),
+        )
+        .await;
+    assert_eq!(stale.ok()["updateTask"]["outcome"], "CONFLICT");
+    let conflict = stale.ok()["updateTask"]["conflict"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = |status: &'static str| {
+        let app = &app;
+        async move {
+            app.graphql(
+                Some(&app.admin()),
+                "query($s: SyncConflictStatus) { syncConflicts(status: $s) { id status resolution } }",
+                json!({ "s": status }),
+            )
+            .await
+            .ok()["syncConflicts"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+    };
+    assert!(
+        listed("OPEN")
+            .await
+            .iter()
+            .any(|c| c["id"] == conflict.as_str())
+    );
+
+    app.graphql(
+        Some(&app.admin()),
+        "mutation($id: ID!) { deleteTask(id: $id) { version } }",
+        json!({ "id": task }),
+    )
+    .await
+    .ok();
+    assert!(
+        !listed("OPEN")
+            .await
+            .iter()
+            .any(|c| c["id"] == conflict.as_str())
+    );
+    let closed = listed("CLOSED").await;
+    let mine = closed
+        .iter()
+        .find(|c| c["id"] == conflict.as_str())
+        .expect("listed as closed");
+    assert_eq!(mine["resolution"], "ENTITY_DELETED");
+    let resolve = app
+        .graphql(
+            Some(&app.admin()),
+            "mutation($id: ID!) { resolveSyncConflict(id: $id, resolution: KEEP_SERVER) { version } }",
+            json!({ "id": conflict }),
+        )
+        .await;
+    assert_eq!(
+        resolve.error_code(),
+        Some("BAD_USER_INPUT"),
+        "{:?}",
+        resolve.body
+    );
+    let message = resolve.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("deleted"), "{message}");
+}
+
+crate::on_both_backends!(
+    versions_page_newest_first_and_feed_a_revert,
+    history_follows_the_callers_view,
+    a_conflict_on_a_deleted_task_closes_itself,
+);
