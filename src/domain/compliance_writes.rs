@@ -3,13 +3,15 @@
 //! acknowledge the alerts of buildings they are linked to. Each runs inside
 //! the caller's write transaction and records its change-log row there.
 //!
-//! Conflicts follow a simple rule rather than the task merge: a given but
-//! stale `expectedVersion` answers `CONFLICT` (with the fields the client
-//! wanted that the server holds differently) and writes nothing, unless the
-//! caller chose `LAST_WRITE_WINS`. No `sync_conflicts` row is recorded,
-//! because `resolveSyncConflict` only settles tasks.
+//! A stale `expectedVersion` is settled as for tasks
+//! ([`super::versioned::reconcile`]): under `MERGE` (the default) fields the
+//! server left alone take the client's value, and fields both sides changed
+//! go by [`merge_rule`] — the more severe severity or building status, the
+//! later stage of a violation or inspection — or are a conflict, recorded
+//! for `resolveSyncConflict`; `REJECT` answers CONFLICT; `LAST_WRITE_WINS`
+//! writes as sent.
 //!
-//! The plumbing (locks, stale check, CONFLICT answer, save and log) is
+//! The plumbing (locks, stale check, merge, save and log) is
 //! `super::versioned`, shared by every versioned write.
 
 use chrono::{DateTime, Utc};
@@ -19,13 +21,17 @@ use entity::enums::{
 use entity::ids::{BuildingId, ComplianceAlertId, InspectionId, ViolationId};
 use entity::{building, compliance_alert, inspection, violation};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::merge::Rule;
 use super::scope::{BuildingScope, in_org};
 use super::task_rules::check_text;
-use super::versioned::{admin_only, answer, conflict, create, is_stale, locked, object, save};
-use super::writes::{ConflictStrategy, Outcome, Written};
+use super::task_rules::present;
+use super::versioned::{
+    Edit, Reconciled, Versioned, admin_only, answer, create, locked, object, reconcile, save,
+};
+use super::writes::{ConflictStrategy, Outcome, Written, overridden};
 use crate::auth::Principal;
 use crate::changelog;
 use crate::error::{Error, Result};
@@ -53,7 +59,8 @@ pub struct NewViolation {
 
 /// Fields to change on a violation: `None` leaves a field as it is,
 /// `Some(None)` clears it. Serialises to the stored field names it sets.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ViolationPatch {
     /// New description.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,10 +72,18 @@ pub struct ViolationPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ViolationStatus>,
     /// New cure-by time, or none.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub due_at: Option<Option<DateTime<Utc>>>,
     /// New penalty in cents (≥ 0), or none.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub penalty_cents: Option<Option<i64>>,
 }
 
@@ -88,6 +103,65 @@ impl ViolationPatch {
     fn wanted(&self) -> Result<Map<String, Value>> {
         Ok(object(changelog::snapshot_of(self)?))
     }
+
+    /// Reads a patch from stored field names, refusing unknown fields.
+    pub fn from_map(map: Map<String, Value>) -> Result<Self> {
+        serde_json::from_value(Value::Object(map))
+            .map_err(|e| Error::bad_input(format!("invalid violation patch: {e}")))
+    }
+}
+
+/// How a compliance field both sides changed is settled: the more severe
+/// severity or building status wins (a warning is never lost to a stale
+/// all-clear), a later stage wins (RESOLVED or DISMISSED over OPEN, a
+/// result over PENDING); equal ranks and everything else are conflicts.
+pub fn merge_rule(field: &str) -> Rule {
+    match field {
+        "severity" => Rule::Ranked(severity_rank),
+        "status" => Rule::Ranked(status_rank),
+        "result" => Rule::Ranked(result_rank),
+        _ => Rule::Conflict,
+    }
+}
+
+fn severity_rank(value: &str) -> Option<u8> {
+    ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+        .iter()
+        .position(|v| *v == value)
+        .map(|p| p as u8)
+}
+
+/// A violation's stages, or a building's statuses by severity.
+fn status_rank(value: &str) -> Option<u8> {
+    match value {
+        "OPEN" | "OPERATIONAL" => Some(0),
+        "RESOLVED" | "DISMISSED" | "ATTENTION" => Some(1),
+        "CRITICAL" => Some(2),
+        _ => None,
+    }
+}
+
+fn result_rank(value: &str) -> Option<u8> {
+    match value {
+        "PENDING" => Some(0),
+        "PASSED" | "FAILED" => Some(1),
+        _ => None,
+    }
+}
+
+/// An inspection's recorded outcome.
+#[derive(Debug, Clone)]
+pub struct InspectionOutcome {
+    /// Which inspection.
+    pub id: InspectionId,
+    /// PASSED or FAILED.
+    pub result: InspectionResult,
+    /// Notes replacing the old ones, when given.
+    pub notes: Option<String>,
+    /// The version the client saw.
+    pub expected_version: Option<i32>,
+    /// What to do if the server moved on.
+    pub strategy: ConflictStrategy,
 }
 
 /// An update of an existing violation.
@@ -99,7 +173,7 @@ pub struct ViolationUpdate {
     pub expected_version: Option<i32>,
     /// What to change.
     pub patch: ViolationPatch,
-    /// `LAST_WRITE_WINS` writes over a newer version; anything else answers CONFLICT.
+    /// What to do if the server moved on.
     pub strategy: ConflictStrategy,
 }
 
@@ -133,19 +207,23 @@ pub async fn set_building_status(
     principal: &Principal,
     id: BuildingId,
     status: BuildingStatus,
-    expected_version: Option<i32>,
+    (expected_version, strategy): (Option<i32>, ConflictStrategy),
     cmid: Option<&str>,
 ) -> Result<Written> {
     admin_only(principal, "change a building's status")?;
     let current = locked_building(db, principal, id).await?;
-    if is_stale(expected_version, current.version)? {
-        let wanted = Map::from_iter([("status".to_owned(), to_value(status)?)]);
-        return conflict(db, &current, wanted, expected_version).await;
-    }
+    let wanted = Map::from_iter([("status".to_owned(), to_value(status)?)]);
+    let edit = edit(&wanted, expected_version, strategy);
+    let (patch, outcome, merged_fields) = match settle(db, principal, &current, edit).await? {
+        Ok(settled) => settled,
+        Err(conflict) => return Ok(conflict),
+    };
     let mut next = current.clone();
-    next.status = status;
+    if let Some(status) = patch.get("status") {
+        next.status = from_value(status)?;
+    }
     let saved = save(db, principal, &current, next, cmid).await?;
-    answer(Outcome::Applied, &saved, None)
+    finish(outcome, &saved, merged_fields, &wanted)
 }
 
 /// Records a new OPEN violation (administrators).
@@ -194,13 +272,13 @@ pub async fn update_violation(
     admin_only(principal, "change violations")?;
     update.patch.validate()?;
     let current = locked_violation(db, principal, update.id).await?;
-    if is_stale(update.expected_version, current.version)?
-        && update.strategy != ConflictStrategy::LastWriteWins
-    {
-        let wanted = update.patch.wanted()?;
-        return conflict(db, &current, wanted, update.expected_version).await;
-    }
-    let patch = update.patch;
+    let wanted = update.patch.wanted()?;
+    let edit = edit(&wanted, update.expected_version, update.strategy);
+    let (patch, outcome, merged_fields) = match settle(db, principal, &current, edit).await? {
+        Ok(settled) => settled,
+        Err(conflict) => return Ok(conflict),
+    };
+    let patch = ViolationPatch::from_map(patch)?;
     let mut next = current.clone();
     if let Some(description) = patch.description {
         next.description = description;
@@ -222,7 +300,7 @@ pub async fn update_violation(
         };
     }
     let saved = save(db, principal, &current, next, cmid).await?;
-    answer(Outcome::Applied, &saved, None)
+    finish(outcome, &saved, merged_fields, &wanted)
 }
 
 /// Marks a violation RESOLVED now (administrators); already resolved is a no-op.
@@ -230,7 +308,7 @@ pub async fn resolve_violation(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: ViolationId,
-    expected_version: Option<i32>,
+    (expected_version, strategy): (Option<i32>, ConflictStrategy),
     cmid: Option<&str>,
 ) -> Result<Written> {
     let update = ViolationUpdate {
@@ -240,7 +318,7 @@ pub async fn resolve_violation(
             status: Some(ViolationStatus::Resolved),
             ..Default::default()
         },
-        strategy: ConflictStrategy::Reject,
+        strategy,
     };
     update_violation(db, principal, update, cmid).await
 }
@@ -281,43 +359,45 @@ pub async fn schedule_inspection(
 pub async fn record_inspection_result(
     db: &impl ConnectionTrait,
     principal: &Principal,
-    id: InspectionId,
-    result: InspectionResult,
-    notes: Option<String>,
-    expected_version: Option<i32>,
+    outcome: InspectionOutcome,
     cmid: Option<&str>,
 ) -> Result<Written> {
     admin_only(principal, "record inspection results")?;
-    if result == InspectionResult::Pending {
+    if outcome.result == InspectionResult::Pending {
         return Err(Error::bad_input("an inspection result is PASSED or FAILED"));
     }
-    if let Some(notes) = &notes {
+    if let Some(notes) = &outcome.notes {
         check_text("notes", notes, 0, 10_000)?;
     }
     let select = in_org::<inspection::Entity>(principal)
         .filter(in_scope(db, principal, inspection::Column::BuildingId).await?)
-        .filter(inspection::Column::Id.eq(id));
+        .filter(inspection::Column::Id.eq(outcome.id));
     let current = locked(db, select)
         .one(db)
         .await?
         .ok_or(Error::NotFound("inspection"))?;
-    if is_stale(expected_version, current.version)? {
-        let mut wanted = Map::from_iter([("result".to_owned(), to_value(result)?)]);
-        if let Some(notes) = &notes {
-            wanted.insert("notes".into(), notes.clone().into());
-        }
-        return conflict(db, &current, wanted, expected_version).await;
+    let mut wanted = Map::from_iter([("result".to_owned(), to_value(outcome.result)?)]);
+    if let Some(notes) = &outcome.notes {
+        wanted.insert("notes".into(), notes.clone().into());
     }
+    let edit = edit(&wanted, outcome.expected_version, outcome.strategy);
+    let (patch, result, merged_fields) = match settle(db, principal, &current, edit).await? {
+        Ok(settled) => settled,
+        Err(conflict) => return Ok(conflict),
+    };
     let mut next = current.clone();
-    if current.result != result || current.completed_at.is_none() {
-        next.result = result;
+    let recorded = patch.get("result").map(from_value).transpose()?;
+    if let Some(recorded) = recorded
+        && (current.result != recorded || current.completed_at.is_none())
+    {
+        next.result = recorded;
         next.completed_at = Some(Utc::now());
     }
-    if notes.is_some() {
-        next.notes = notes;
+    if let Some(notes) = patch.get("notes") {
+        next.notes = from_value(notes)?;
     }
     let saved = save(db, principal, &current, next, cmid).await?;
-    answer(Outcome::Applied, &saved, None)
+    finish(result, &saved, merged_fields, &wanted)
 }
 
 /// Raises a compliance alert about a building (administrators).
@@ -425,4 +505,58 @@ fn check_penalty(penalty: i64) -> Result<()> {
 
 fn to_value(value: impl Serialize) -> Result<Value> {
     changelog::snapshot_of(&value)
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T> {
+    serde_json::from_value(value.clone()).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// The [`Edit`] of a compliance write (no offline queue of its own).
+fn edit(
+    wanted: &Map<String, Value>,
+    expected: Option<i32>,
+    strategy: ConflictStrategy,
+) -> Edit<'_> {
+    Edit {
+        expected,
+        strategy,
+        client: wanted,
+        queued: None,
+    }
+}
+
+/// What to write, or the CONFLICT answer.
+type Settled = std::result::Result<(Map<String, Value>, Outcome, Vec<String>), Written>;
+
+/// [`reconcile`] under [`merge_rule`].
+async fn settle<R: Versioned>(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    current: &R,
+    edit: Edit<'_>,
+) -> Result<Settled> {
+    Ok(
+        match reconcile(db, principal, current, edit, merge_rule, |_| None).await? {
+            Reconciled::Write {
+                patch,
+                outcome,
+                merged_fields,
+            } => Ok((patch, outcome, merged_fields)),
+            Reconciled::Conflict(answer) => Err(answer),
+        },
+    )
+}
+
+/// The answer to a compliance write that went through: what a merge
+/// settled, and what the client sent that did not survive.
+fn finish<R: Versioned>(
+    outcome: Outcome,
+    saved: &R,
+    merged_fields: Vec<String>,
+    wanted: &Map<String, Value>,
+) -> Result<Written> {
+    let mut answer = answer(outcome, saved, None)?;
+    answer.merged_fields = merged_fields;
+    answer.overridden_fields = overridden(wanted, &answer.snapshot);
+    Ok(answer)
 }

@@ -6,14 +6,16 @@
 //! both come through here.
 
 use chrono::{DateTime, Utc};
-use entity::enums::{BuildingStatus, EntityType, InspectionResult, WorkerDutyStatus};
-use entity::ids::{BuildingId, ComplianceAlertId, InspectionId, SyncConflictId, TaskId};
+use entity::enums::{BuildingStatus, EntityType, WorkerDutyStatus};
+use entity::ids::{BuildingId, ComplianceAlertId, SyncConflictId, TaskId};
 use entity::ids::{UserId, ViolationId};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 use serde_json::{Map, Value};
 
 use super::admin_writes;
-use super::compliance_writes::{self, NewAlert, NewInspection, NewViolation, ViolationUpdate};
+use super::compliance_writes::{
+    self, InspectionOutcome, NewAlert, NewInspection, NewViolation, ViolationPatch, ViolationUpdate,
+};
 use super::task_rules::TaskPatch;
 use super::task_writes::{self, NewTask, TaskUpdate};
 use super::users::NewUser;
@@ -87,6 +89,8 @@ pub enum Operation {
         status: BuildingStatus,
         /// The version the client saw.
         expected_version: Option<i32>,
+        /// What to do if the server moved on.
+        strategy: ConflictStrategy,
     },
     /// Record a violation (administrators).
     CreateViolation(NewViolation),
@@ -98,20 +102,13 @@ pub enum Operation {
         id: ViolationId,
         /// The version the client saw.
         expected_version: Option<i32>,
+        /// What to do if the server moved on.
+        strategy: ConflictStrategy,
     },
     /// Schedule an inspection (administrators).
     ScheduleInspection(NewInspection),
     /// Record an inspection's result (administrators).
-    RecordInspectionResult {
-        /// Which inspection.
-        id: InspectionId,
-        /// PASSED or FAILED.
-        result: InspectionResult,
-        /// Notes replacing the old ones, when given.
-        notes: Option<String>,
-        /// The version the client saw.
-        expected_version: Option<i32>,
-    },
+    RecordInspectionResult(InspectionOutcome),
     /// Raise a compliance alert (administrators).
     RaiseComplianceAlert(NewAlert),
     /// Acknowledge a compliance alert (administrators; clients of its building).
@@ -261,7 +258,26 @@ pub async fn apply(
         let entity = update.id.into_uuid();
         update.queued = queue.since(db, EntityType::Task, entity, base).await?;
     }
-    let result = match operation {
+    let result = dispatch(db, principal, operation, cmid).await?;
+    if let Some(id) = cmid {
+        if let Some(queue) = queue
+            && result.outcome != Outcome::Conflict
+        {
+            queue.claim(db, result.entity_id, id).await?;
+        }
+        idempotency::remember(db, principal, id, &result).await?;
+    }
+    Ok(result)
+}
+
+/// Runs one operation: the write its kind names.
+async fn dispatch(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    operation: Operation,
+    cmid: Option<&str>,
+) -> Result<Written> {
+    Ok(match operation {
         Operation::CreateTask(new) => task_writes::create(db, principal, new, cmid).await?,
         Operation::UpdateTask(update) => task_writes::update(db, principal, update, cmid).await?,
         Operation::DeleteTask {
@@ -303,16 +319,10 @@ pub async fn apply(
             id,
             status,
             expected_version,
+            strategy,
         } => {
-            compliance_writes::set_building_status(
-                db,
-                principal,
-                id,
-                status,
-                expected_version,
-                cmid,
-            )
-            .await?
+            let stale = (expected_version, strategy);
+            compliance_writes::set_building_status(db, principal, id, status, stale, cmid).await?
         }
         Operation::CreateViolation(new) => {
             compliance_writes::create_violation(db, principal, new, cmid).await?
@@ -323,28 +333,16 @@ pub async fn apply(
         Operation::ResolveViolation {
             id,
             expected_version,
+            strategy,
         } => {
-            compliance_writes::resolve_violation(db, principal, id, expected_version, cmid).await?
+            let stale = (expected_version, strategy);
+            compliance_writes::resolve_violation(db, principal, id, stale, cmid).await?
         }
         Operation::ScheduleInspection(new) => {
             compliance_writes::schedule_inspection(db, principal, new, cmid).await?
         }
-        Operation::RecordInspectionResult {
-            id,
-            result,
-            notes,
-            expected_version,
-        } => {
-            compliance_writes::record_inspection_result(
-                db,
-                principal,
-                id,
-                result,
-                notes,
-                expected_version,
-                cmid,
-            )
-            .await?
+        Operation::RecordInspectionResult(outcome) => {
+            compliance_writes::record_inspection_result(db, principal, outcome, cmid).await?
         }
         Operation::RaiseComplianceAlert(new) => {
             compliance_writes::raise_alert(db, principal, new, cmid).await?
@@ -369,16 +367,67 @@ pub async fn apply(
             building_id,
             linked,
         } => admin_writes::link_client(db, principal, client_id, building_id, linked, cmid).await?,
-    };
-    if let Some(id) = cmid {
-        if let Some(queue) = queue
-            && result.outcome != Outcome::Conflict
-        {
-            queue.claim(db, result.entity_id, id).await?;
+    })
+}
+
+/// The write that settles a conflict about an entity with `patch` (stored
+/// field names), over whatever the server holds.
+fn settled_by(
+    entity_type: EntityType,
+    id: uuid::Uuid,
+    mut patch: Map<String, Value>,
+) -> Result<Operation> {
+    let over = ConflictStrategy::LastWriteWins;
+    Ok(match entity_type {
+        EntityType::Task => Operation::UpdateTask(TaskUpdate::new(
+            id.into(),
+            None,
+            TaskPatch::from_map(patch)?,
+            over,
+        )),
+        EntityType::Violation => Operation::UpdateViolation(ViolationUpdate {
+            id: id.into(),
+            expected_version: None,
+            patch: ViolationPatch::from_map(patch)?,
+            strategy: over,
+        }),
+        EntityType::Inspection => {
+            let result = take(&mut patch, "result")?
+                .ok_or_else(|| Error::bad_input("an inspection's patch needs its `result`"))?;
+            let notes = take(&mut patch, "notes")?;
+            Operation::RecordInspectionResult(InspectionOutcome {
+                id: id.into(),
+                result,
+                notes,
+                expected_version: None,
+                strategy: over,
+            })
         }
-        idempotency::remember(db, principal, id, &result).await?;
-    }
-    Ok(result)
+        EntityType::Building => Operation::SetBuildingStatus {
+            id: id.into(),
+            status: take(&mut patch, "status")?
+                .ok_or_else(|| Error::bad_input("a building's patch needs its `status`"))?,
+            expected_version: None,
+            strategy: over,
+        },
+        other => {
+            return Err(Error::bad_input(format!(
+                "conflicts about {other:?} cannot be settled with a patch"
+            )));
+        }
+    })
+}
+
+/// Takes field `name` out of a patch.
+fn take<T: serde::de::DeserializeOwned>(
+    patch: &mut Map<String, Value>,
+    name: &str,
+) -> Result<Option<T>> {
+    patch
+        .remove(name)
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| Error::bad_input(format!("invalid `{name}` in the patch: {e}")))
 }
 
 /// Settles a conflict: keep the server's entity, or write the client's or a
@@ -392,10 +441,6 @@ async fn resolve(
     cmid: Option<&str>,
 ) -> Result<Written> {
     let conflict = conflicts::get_open(db, principal, id).await?;
-    if conflict.entity_type != EntityType::Task {
-        return Err(Error::bad_input("only task conflicts can be resolved here"));
-    }
-    let task_id = TaskId::from(conflict.entity_id);
     let patch = match resolution {
         ConflictResolution::KeepServer => None,
         ConflictResolution::TakeMine => Some(
@@ -409,19 +454,16 @@ async fn resolve(
             Some(patch.ok_or_else(|| Error::bad_input("MERGED needs a patch"))?)
         }
     };
+    let (entity_type, entity_id) = (conflict.entity_type, conflict.entity_id);
     let result = match patch {
-        None => {
-            let current = task_writes::load_for_write(db, principal, task_id).await?;
+        None if entity_type == EntityType::Task => {
+            let current = task_writes::load_for_write(db, principal, entity_id.into()).await?;
             versioned::answer(Outcome::Applied, &current, None)?
         }
+        None => versioned::as_logged(db, principal, entity_type, entity_id).await?,
         Some(patch) => {
-            let update = TaskUpdate::new(
-                task_id,
-                None,
-                TaskPatch::from_map(patch)?,
-                ConflictStrategy::LastWriteWins,
-            );
-            task_writes::update(db, principal, update, cmid).await?
+            let write = settled_by(entity_type, entity_id, patch)?;
+            Box::pin(dispatch(db, principal, write, cmid)).await?
         }
     };
     let name = serde_json::to_value(resolution)

@@ -54,7 +54,7 @@ pub struct TaskPatch {
 }
 
 /// A field that is present deserialises to `Some`, even when `null`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)

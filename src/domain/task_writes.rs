@@ -10,14 +10,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
 
 use super::buildings;
-use super::conflicts::{self, NewConflict};
-use super::merge::{self, FieldConflict};
+use super::conflicts;
 use super::task_rules::{self, TaskPatch, check_text};
 use super::tasks;
-use super::versioned::{self, answer, conflict, is_stale, locked, object, save_as};
-use super::writes::{ConflictReport, ConflictStrategy, Outcome, Written, overridden};
+use super::versioned::{self, Edit, Reconciled, answer, conflict, locked, reconcile, save_as};
+use super::writes::{ConflictStrategy, Outcome, Written, overridden};
 use crate::auth::Principal;
-use crate::changelog;
 use crate::error::{Error, Result};
 
 /// A task to create.
@@ -147,88 +145,36 @@ pub async fn update(
     update.patch.validate()?;
     let current = load_for_write(db, principal, update.id).await?;
     task_rules::authorize_update(principal, &current, &update.patch)?;
-    let stale = is_stale(update.expected_version, current.version)?;
-    let expected = update.expected_version.unwrap_or(current.version);
     let client = update.patch.to_map();
-    let (patch, merged_fields) = match (stale, update.strategy) {
-        (false, _) | (true, ConflictStrategy::LastWriteWins) => (update.patch, Vec::new()),
-        (true, ConflictStrategy::Reject) => {
-            return conflict(db, &current, client, Some(expected)).await;
-        }
-        (true, ConflictStrategy::Merge) => {
-            let base = changelog::snapshot_at(
-                db,
-                principal.org_id,
-                EntityType::Task,
-                current.id.into_uuid(),
-                expected,
-            )
-            .await?;
-            let server = object(changelog::snapshot_of(&current)?);
-            // The client's own queued writes are part of its base, where the
-            // server still holds them.
-            let base = base.map(|mut base| {
-                for (field, value) in &update.queued {
-                    if server.get(field) == Some(value)
-                        && let Some(slot) = base.as_object_mut()
-                    {
-                        slot.insert(field.clone(), value.clone());
-                    }
-                }
-                base
-            });
-            let merged = merge::merge(
-                base.as_ref().and_then(Value::as_object),
-                &server,
-                &client,
-                task_rules::merge_rule,
-            );
-            let mut conflicts = merged.conflicts;
-            let patch = TaskPatch::from_map(merged.patch)?;
-            // A status that won the merge must still be reachable from where the task is now.
-            if let Some(status) = patch.status
-                && !task_rules::can_transition(current.status, status)
-            {
-                conflicts.push(FieldConflict {
-                    field: "status".into(),
-                    base: base
-                        .as_ref()
-                        .and_then(|b| b.get("status").cloned())
-                        .unwrap_or(Value::Null),
-                    server: server.get("status").cloned().unwrap_or(Value::Null),
-                    client: client.get("status").cloned().unwrap_or(Value::Null),
-                });
-            }
-            if !conflicts.is_empty() {
-                let id = conflicts::record(
-                    db,
-                    principal,
-                    NewConflict {
-                        entity_type: EntityType::Task,
-                        entity_id: current.id.into_uuid(),
-                        base_version: expected,
-                        server_version: current.version,
-                        client_patch: &client,
-                        fields: &conflicts,
-                    },
-                )
-                .await?;
-                return answer(
-                    Outcome::Conflict,
-                    &current,
-                    Some(ConflictReport {
-                        id: Some(id),
-                        fields: conflicts,
-                    }),
-                );
-            }
-            (patch, merged.merged_fields)
-        }
+    let edit = Edit {
+        expected: update.expected_version,
+        strategy: update.strategy,
+        client: &client,
+        queued: Some(&update.queued),
     };
-    let outcome = if stale && update.strategy == ConflictStrategy::Merge {
-        Outcome::Merged
-    } else {
-        Outcome::Applied
+    // A status that won a merge must still be reachable from where the
+    // task is now.
+    let unreachable = |patch: &Map<String, Value>| {
+        let status = patch.get("status")?;
+        let status: TaskStatus = serde_json::from_value(status.clone()).ok()?;
+        (!task_rules::can_transition(current.status, status)).then(|| "status".to_owned())
+    };
+    let (patch, outcome, merged_fields) = match reconcile(
+        db,
+        principal,
+        &current,
+        edit,
+        task_rules::merge_rule,
+        unreachable,
+    )
+    .await?
+    {
+        Reconciled::Write {
+            patch,
+            outcome,
+            merged_fields,
+        } => (TaskPatch::from_map(patch)?, outcome, merged_fields),
+        Reconciled::Conflict(answer) => return Ok(answer),
     };
     let saved = write(db, principal, &current, &patch, update.occurred_at, cmid).await?;
     let mut answer = answer(outcome, &saved, None)?;

@@ -18,8 +18,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::merge::FieldConflict;
-use super::writes::{ConflictReport, Outcome, Written};
+use super::conflicts::{self, NewConflict};
+use super::merge::{self, FieldConflict, Rule};
+use super::writes::{ConflictReport, ConflictStrategy, Outcome, Written};
 use crate::auth::Principal;
 use crate::changelog::{self, NewChange};
 use crate::error::{Error, Result};
@@ -307,4 +308,151 @@ pub(super) async fn conflict<R: Versioned>(
         current,
         Some(ConflictReport { id: None, fields }),
     )
+}
+
+/// The answer for an entity as it stands, from its newest change-log row
+/// (keeping the server's side of a conflict writes nothing).
+pub(super) async fn as_logged(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    entity_type: EntityType,
+    entity_id: Uuid,
+) -> Result<Written> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let row = entity::change::Entity::find()
+        .filter(entity::change::Column::OrgId.eq(principal.org_id))
+        .filter(entity::change::Column::EntityType.eq(entity_type))
+        .filter(entity::change::Column::EntityId.eq(entity_id))
+        .order_by_desc(entity::change::Column::Version)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("entity"))?;
+    Ok(Written {
+        outcome: Outcome::Applied,
+        entity_type,
+        entity_id,
+        version: row.version,
+        snapshot: row.snapshot,
+        merged_fields: Vec::new(),
+        overridden_fields: Vec::new(),
+        conflict: None,
+    })
+}
+
+/// A write that may be stale: what the client sent, against which version,
+/// and what to do if the server moved on.
+pub(super) struct Edit<'a> {
+    /// The version the client edited; `None`: whatever is current.
+    pub expected: Option<i32>,
+    /// What to do if `expected` is stale.
+    pub strategy: ConflictStrategy,
+    /// The fields it sent (stored names).
+    pub client: &'a Map<String, Value>,
+    /// Values the client's own queue already wrote: part of its base where
+    /// the server still holds them (see `operations::apply`).
+    pub queued: Option<&'a Map<String, Value>>,
+}
+
+/// What a write may do after [`reconcile`].
+pub(super) enum Reconciled {
+    /// Write these fields (final values).
+    Write {
+        /// The fields to write.
+        patch: Map<String, Value>,
+        /// `APPLIED`, or `MERGED` for a stale write merged.
+        outcome: Outcome,
+        /// Fields both sides changed that a rule settled.
+        merged_fields: Vec<String>,
+    },
+    /// Nothing may be written; this is the answer (`CONFLICT`).
+    Conflict(Written),
+}
+
+/// Decides what a possibly stale write writes. Current, or stale under
+/// `LAST_WRITE_WINS`: the client's fields as sent. Stale under `REJECT`: a
+/// CONFLICT answer. Stale under `MERGE`: a three-way merge (base: the
+/// change log's snapshot at the client's version; server: the row now;
+/// client: the patch), settling fields both sides changed by `rule_for`;
+/// `check` may dispute one more field of the merged patch (a status the row
+/// cannot reach from where it is). Disputed fields are recorded as a
+/// conflict of the caller's, to resolve later.
+pub(super) async fn reconcile<R: Versioned>(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    current: &R,
+    edit: Edit<'_>,
+    rule_for: impl Fn(&str) -> Rule,
+    check: impl FnOnce(&Map<String, Value>) -> Option<String>,
+) -> Result<Reconciled> {
+    let stale = is_stale(edit.expected, current.version())?;
+    let expected = match (stale, edit.strategy, edit.expected) {
+        (true, ConflictStrategy::Reject, _) => {
+            let answer = conflict(db, current, edit.client.clone(), edit.expected).await?;
+            return Ok(Reconciled::Conflict(answer));
+        }
+        (true, ConflictStrategy::Merge, Some(expected)) => expected,
+        _ => {
+            return Ok(Reconciled::Write {
+                patch: edit.client.clone(),
+                outcome: Outcome::Applied,
+                merged_fields: Vec::new(),
+            });
+        }
+    };
+    let base =
+        changelog::snapshot_at(db, current.org(), R::ENTITY, current.key(), expected).await?;
+    let server = object(changelog::snapshot_of(current)?);
+    let base = base.map(|base| {
+        let mut base = object(base);
+        for (field, value) in edit.queued.into_iter().flatten() {
+            if server.get(field) == Some(value) {
+                base.insert(field.clone(), value.clone());
+            }
+        }
+        base
+    });
+    let merged = merge::merge(base.as_ref(), &server, edit.client, rule_for);
+    let mut disputed = merged.conflicts;
+    if let Some(field) = check(&merged.patch) {
+        let value_of = |map: Option<&Map<String, Value>>| {
+            map.and_then(|m| m.get(&field))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        disputed.push(FieldConflict {
+            base: value_of(base.as_ref()),
+            server: value_of(Some(&server)),
+            client: value_of(Some(edit.client)),
+            field,
+        });
+    }
+    if disputed.is_empty() {
+        return Ok(Reconciled::Write {
+            patch: merged.patch,
+            outcome: Outcome::Merged,
+            merged_fields: merged.merged_fields,
+        });
+    }
+    let id = conflicts::record(
+        db,
+        principal,
+        NewConflict {
+            entity_type: R::ENTITY,
+            entity_id: current.key(),
+            base_version: expected,
+            server_version: current.version(),
+            client_patch: edit.client,
+            fields: &disputed,
+        },
+    )
+    .await?;
+    let report = ConflictReport {
+        id: Some(id),
+        fields: disputed,
+    };
+    Ok(Reconciled::Conflict(answer(
+        Outcome::Conflict,
+        current,
+        Some(report),
+    )?))
 }

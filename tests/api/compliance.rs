@@ -1,13 +1,14 @@
 //! Building status and compliance writes: what administrators may do, the
 //! one thing clients may do (acknowledge alerts of their buildings), stale
-//! versions answered as CONFLICT, and other organisations kept out.
+//! versions merged three ways or recorded as conflicts, and other
+//! organisations kept out.
 
 use serde_json::{Value, json};
 
 use crate::helpers::{Answer, Backend, TestApp, spawn_app};
 
-const RESULT: &str = "outcome entityType entityId version \
-    conflict { fields { field base server client } } \
+const RESULT: &str = "outcome entityType entityId version mergedFields overriddenFields \
+    conflict { id fields { field base server client } } \
     entity { \
       ... on Building { id status version } \
       ... on Violation { id status severity description penaltyCents resolvedAt version } \
@@ -425,7 +426,13 @@ async fn another_organisations_records_are_not_found(backend: Backend) {
     assert_eq!(compliance_state(&app).await, before, "nothing was written");
 }
 
-async fn a_stale_expected_version_answers_conflict_and_writes_nothing(backend: Backend) {
+/// A stale `expectedVersion` merges three ways, as for tasks: fields the
+/// server left alone take the client's value, fields both changed go by
+/// the compliance rules (the more severe status or severity, the later
+/// stage) or are a conflict recorded for `resolveSyncConflict`, with the
+/// base as it was. REJECT answers CONFLICT without recording;
+/// LAST_WRITE_WINS writes as sent.
+async fn a_stale_expected_version_merges_three_ways_like_a_task(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin();
     let b = building(&app, 2);
@@ -436,6 +443,8 @@ async fn a_stale_expected_version_answers_conflict_and_writes_nothing(backend: B
     )
     .await
     .ok();
+    // ATTENTION → CRITICAL online, ATTENTION → OPERATIONAL offline: the
+    // warning is not lost to a stale all-clear, and the answer says so.
     let stale = app
         .graphql(
             Some(&admin),
@@ -444,16 +453,13 @@ async fn a_stale_expected_version_answers_conflict_and_writes_nothing(backend: B
         )
         .await;
     let stale = written(&stale, "setBuildingStatus");
-    assert_eq!(stale["outcome"], "CONFLICT");
-    assert_eq!(stale["version"], 2);
-    assert_eq!(stale["entity"]["status"], "CRITICAL");
-    assert_eq!(
-        stale["conflict"]["fields"][0],
-        json!({ "field": "status", "base": "ATTENTION", "server": "CRITICAL", "client": "OPERATIONAL" })
-    );
+    assert_eq!(stale["outcome"], "MERGED", "{stale}");
+    assert_eq!(stale["mergedFields"], json!(["status"]));
+    assert_eq!(stale["overriddenFields"], json!(["status"]));
     assert_eq!(
         building_status(&app, &b).await,
-        json!({ "status": "CRITICAL", "version": 2 })
+        json!({ "status": "CRITICAL", "version": 2 }),
+        "nothing written"
     );
     let future = app
         .graphql(
@@ -464,9 +470,17 @@ async fn a_stale_expected_version_answers_conflict_and_writes_nothing(backend: B
         .await;
     assert_eq!(future.error_code(), Some("BAD_USER_INPUT"));
 
-    // A violation changed by someone else since version 1.
+    // A violation whose description someone else changed since version 1.
     let (id, version) = first_of(&app, "violations").await;
     assert_eq!(version, 1);
+    let original = app
+        .query(
+            &admin,
+            "{ violations(first: 1) { edges { node { description } } } }",
+        )
+        .await
+        .nodes("violations")[0]["description"]
+        .clone();
     app.graphql(
         Some(&admin),
         &update_violation(),
@@ -474,20 +488,52 @@ async fn a_stale_expected_version_answers_conflict_and_writes_nothing(backend: B
     )
     .await
     .ok();
-    for strategy in ["REJECT", "MERGE"] {
-        let answer = app
-            .graphql(
-                Some(&admin),
-                &update_violation(),
-                json!({ "id": id, "v": 1, "p": { "description": "Client side" }, "c": strategy }),
-            )
-            .await;
-        let result = written(&answer, "updateViolation");
-        assert_eq!(result["outcome"], "CONFLICT", "{strategy}");
-        assert_eq!(result["entity"]["description"], "Server side");
-        assert_eq!(result["conflict"]["fields"][0]["field"], "description");
-        assert_eq!(result["conflict"]["fields"][0]["client"], "Client side");
-    }
+    // Another field merges in...
+    let severity = app
+        .graphql(
+            Some(&admin),
+            &update_violation(),
+            json!({ "id": id, "v": 1, "p": { "severity": "CRITICAL" } }),
+        )
+        .await;
+    let severity = written(&severity, "updateViolation");
+    assert_eq!(severity["outcome"], "MERGED", "{severity}");
+    assert_eq!(severity["entity"]["severity"], "CRITICAL");
+    assert_eq!(severity["entity"]["description"], "Server side");
+    assert_eq!(severity["overriddenFields"], json!([]));
+    // ...while two different texts are a conflict: refused under REJECT,
+    // recorded under MERGE with the base the client edited.
+    let reject = app
+        .graphql(
+            Some(&admin),
+            &update_violation(),
+            json!({ "id": id, "v": 1, "p": { "description": "Client side" }, "c": "REJECT" }),
+        )
+        .await;
+    let reject = written(&reject, "updateViolation");
+    assert_eq!(reject["outcome"], "CONFLICT");
+    assert_eq!(reject["conflict"]["id"], Value::Null);
+    let merge = app
+        .graphql(
+            Some(&admin),
+            &update_violation(),
+            json!({ "id": id, "v": 1, "p": { "description": "Client side" } }),
+        )
+        .await;
+    let merge = written(&merge, "updateViolation");
+    assert_eq!(merge["outcome"], "CONFLICT", "{merge}");
+    assert_eq!(
+        merge["conflict"]["fields"][0],
+        json!({ "field": "description", "base": original, "server": "Server side", "client": "Client side" })
+    );
+    assert_eq!(merge["entity"]["description"], "Server side");
+    let conflict = merge["conflict"]["id"]
+        .as_str()
+        .expect("recorded")
+        .to_owned();
+
+    // Resolving the violation from version 1 merges: nobody else touched
+    // its status.
     let resolve = app
         .graphql(
             Some(&admin),
@@ -496,27 +542,50 @@ async fn a_stale_expected_version_answers_conflict_and_writes_nothing(backend: B
         )
         .await;
     let resolve = written(&resolve, "resolveViolation");
-    assert_eq!(resolve["outcome"], "CONFLICT");
-    assert_eq!(resolve["version"], 2);
-    assert_ne!(resolve["entity"]["status"], "RESOLVED");
+    assert_eq!(resolve["outcome"], "MERGED", "{resolve}");
+    assert_eq!(resolve["entity"]["status"], "RESOLVED");
+
+    // The recorded conflict is settled like a task's.
+    let take_mine = app
+        .graphql(
+            Some(&admin),
+            "mutation($c: ID!) { resolveSyncConflict(id: $c, resolution: TAKE_MINE) { outcome entity { ... on Violation { description status } } } }",
+            json!({ "c": conflict }),
+        )
+        .await;
+    assert_eq!(
+        take_mine.ok()["resolveSyncConflict"]["entity"],
+        json!({ "description": "Client side", "status": "RESOLVED" })
+    );
 
     let lww = app
         .graphql(
             Some(&admin),
             &update_violation(),
-            json!({ "id": id, "v": 1, "p": { "description": "Client side" }, "c": "LAST_WRITE_WINS" }),
+            json!({ "id": id, "v": 1, "p": { "description": "Last word" }, "c": "LAST_WRITE_WINS" }),
         )
         .await;
     let lww = written(&lww, "updateViolation");
     assert_eq!(lww["outcome"], "APPLIED");
-    assert_eq!(lww["version"], 3);
-    assert_eq!(lww["entity"]["description"], "Client side");
+    assert_eq!(lww["entity"]["description"], "Last word");
 
-    let (inspection, _) = first_of(&app, "inspections").await;
+    // Two different results of one inspection: a conflict, kept as the
+    // server has it when resolved KEEP_SERVER.
+    let inspection = app
+        .graphql(
+            Some(&admin),
+            &schedule_inspection(),
+            json!({ "input": { "buildingId": b, "kind": "Boiler", "scheduledFor": "2030-01-01T00:00:00Z" } }),
+        )
+        .await;
+    let inspection = written(&inspection, "scheduleInspection")["entityId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.graphql(
         Some(&admin),
         &record_result(),
-        json!({ "id": inspection, "r": "FAILED" }),
+        json!({ "id": inspection, "r": "FAILED", "v": 1 }),
     )
     .await
     .ok();
@@ -532,8 +601,29 @@ async fn a_stale_expected_version_answers_conflict_and_writes_nothing(backend: B
     assert_eq!(stale_result["entity"]["result"], "FAILED");
     assert_eq!(
         stale_result["conflict"]["fields"][0],
-        json!({ "field": "result", "base": "PASSED", "server": "FAILED", "client": "PASSED" })
+        json!({ "field": "result", "base": "PENDING", "server": "FAILED", "client": "PASSED" })
     );
+    let conflict = stale_result["conflict"]["id"].as_str().unwrap().to_owned();
+    let keep = app
+        .graphql(
+            Some(&admin),
+            "mutation($c: ID!) { resolveSyncConflict(id: $c, resolution: KEEP_SERVER) { outcome version entity { ... on Inspection { result } } } }",
+            json!({ "c": conflict }),
+        )
+        .await;
+    assert_eq!(
+        keep.ok()["resolveSyncConflict"]["entity"]["result"],
+        "FAILED"
+    );
+    assert_eq!(
+        keep.ok()["resolveSyncConflict"]["version"],
+        2,
+        "nothing written"
+    );
+    let open = app
+        .query(&admin, "{ syncConflicts(status: OPEN) { id } }")
+        .await;
+    assert_eq!(open.ok()["syncConflicts"], json!([]), "both settled");
 }
 
 async fn compliance_operations_replay_through_sync_push_without_writing_twice(backend: Backend) {
@@ -628,6 +718,6 @@ crate::on_both_backends!(
     clients_acknowledge_alerts_of_their_own_buildings_once,
     workers_and_clients_may_not_write_compliance_records,
     another_organisations_records_are_not_found,
-    a_stale_expected_version_answers_conflict_and_writes_nothing,
+    a_stale_expected_version_merges_three_ways_like_a_task,
     compliance_operations_replay_through_sync_push_without_writing_twice,
 );

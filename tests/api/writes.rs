@@ -414,7 +414,17 @@ async fn stale_versions_follow_the_chosen_strategy(backend: Backend) {
     let twice = app
         .graphql(Some(&admin), resolve, json!({ "c": conflict_id }))
         .await;
-    assert_eq!(twice.error_code(), Some("NOT_FOUND"));
+    assert_eq!(
+        twice.error_code(),
+        Some("BAD_USER_INPUT"),
+        "{:?}",
+        twice.body
+    );
+    let message = twice.body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("already resolved (TAKE_MINE)"),
+        "{message}"
+    );
 
     let lww = write(
         &app,

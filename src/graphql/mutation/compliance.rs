@@ -1,7 +1,8 @@
 //! Building status and compliance mutations. Administrators make them all;
 //! clients may acknowledge the alerts of their linked buildings. Each takes
 //! an optional `clientMutationId` that makes a retry safe; those that take an
-//! `expectedVersion` answer CONFLICT (writing nothing) when it is stale.
+//! `expectedVersion` settle a stale one by `onConflict`, as task writes do
+//! (MERGE by default: see README "Versions, conflicts and offline sync").
 
 use async_graphql::{Context, ID, Object};
 use entity::enums::{BuildingStatus, InspectionResult};
@@ -29,11 +30,12 @@ impl ComplianceMutation {
         id: ID,
         status: BuildingStatus,
         expected_version: Option<i32>,
+        #[graphql(default)] on_conflict: ConflictStrategy,
         client_mutation_id: Option<String>,
     ) -> async_graphql::Result<WriteResult> {
         execute(
             ctx,
-            set_building_status_operation(id, status, expected_version),
+            set_building_status_operation(id, status, expected_version, on_conflict),
             client_mutation_id,
         )
         .await
@@ -54,8 +56,7 @@ impl ComplianceMutation {
         .await
     }
 
-    /// Changes a violation (administrators). A stale `expectedVersion`
-    /// answers CONFLICT unless `onConflict` is LAST_WRITE_WINS.
+    /// Changes a violation (administrators).
     async fn update_violation(
         &self,
         ctx: &Context<'_>,
@@ -79,11 +80,12 @@ impl ComplianceMutation {
         ctx: &Context<'_>,
         id: ID,
         expected_version: Option<i32>,
+        #[graphql(default)] on_conflict: ConflictStrategy,
         client_mutation_id: Option<String>,
     ) -> async_graphql::Result<WriteResult> {
         execute(
             ctx,
-            resolve_violation_operation(id, expected_version),
+            resolve_violation_operation(id, expected_version, on_conflict),
             client_mutation_id,
         )
         .await
@@ -115,11 +117,12 @@ impl ComplianceMutation {
         result: InspectionResult,
         notes: Option<String>,
         expected_version: Option<i32>,
+        #[graphql(default)] on_conflict: ConflictStrategy,
         client_mutation_id: Option<String>,
     ) -> async_graphql::Result<WriteResult> {
         execute(
             ctx,
-            record_inspection_result_operation(id, result, notes, expected_version),
+            record_inspection_result_operation(id, result, notes, (expected_version, on_conflict)),
             client_mutation_id,
         )
         .await

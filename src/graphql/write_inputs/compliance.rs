@@ -8,7 +8,7 @@ use entity::enums::{
 
 use super::maybe;
 use crate::domain::compliance_writes::{
-    NewAlert, NewInspection, NewViolation, ViolationPatch, ViolationUpdate,
+    InspectionOutcome, NewAlert, NewInspection, NewViolation, ViolationPatch, ViolationUpdate,
 };
 use crate::domain::operations::Operation;
 use crate::domain::writes::ConflictStrategy;
@@ -134,8 +134,11 @@ pub struct SetBuildingStatusOperation {
     pub id: ID,
     /// The new status.
     pub status: BuildingStatus,
-    /// The version you saw; a stale one answers CONFLICT.
+    /// The version you saw.
     pub expected_version: Option<i32>,
+    /// What to do if the server moved on (see `updateTask`).
+    #[graphql(default)]
+    pub on_conflict: ConflictStrategy,
 }
 
 /// `updateViolation` inside a sync batch.
@@ -147,7 +150,7 @@ pub struct UpdateViolationOperation {
     pub expected_version: Option<i32>,
     /// What to change.
     pub patch: ViolationPatchInput,
-    /// LAST_WRITE_WINS writes over a newer version; otherwise a stale one answers CONFLICT.
+    /// What to do if the server moved on (see `updateTask`).
     #[graphql(default)]
     pub on_conflict: ConflictStrategy,
 }
@@ -157,8 +160,11 @@ pub struct UpdateViolationOperation {
 pub struct ResolveViolationOperation {
     /// Which violation.
     pub id: ID,
-    /// The version you saw; a stale one answers CONFLICT.
+    /// The version you saw.
     pub expected_version: Option<i32>,
+    /// What to do if the server moved on (see `updateTask`).
+    #[graphql(default)]
+    pub on_conflict: ConflictStrategy,
 }
 
 /// `recordInspectionResult` inside a sync batch.
@@ -170,8 +176,11 @@ pub struct RecordInspectionResultOperation {
     pub result: InspectionResult,
     /// Notes, replacing the old ones.
     pub notes: Option<String>,
-    /// The version you saw; a stale one answers CONFLICT.
+    /// The version you saw.
     pub expected_version: Option<i32>,
+    /// What to do if the server moved on (see `updateTask`).
+    #[graphql(default)]
+    pub on_conflict: ConflictStrategy,
 }
 
 /// `acknowledgeAlert` inside a sync batch.
@@ -224,19 +233,24 @@ impl ComplianceSyncOperations {
     /// The first operation set, if any.
     pub fn into_operation(self) -> Option<Result<Operation>> {
         Some(if let Some(op) = self.set_building_status {
-            set_building_status_operation(op.id, op.status, op.expected_version)
+            set_building_status_operation(op.id, op.status, op.expected_version, op.on_conflict)
         } else if let Some(input) = self.create_violation {
             input.into_new_violation().map(Operation::CreateViolation)
         } else if let Some(op) = self.update_violation {
             update_violation_operation(op.id, op.expected_version, op.patch, op.on_conflict)
         } else if let Some(op) = self.resolve_violation {
-            resolve_violation_operation(op.id, op.expected_version)
+            resolve_violation_operation(op.id, op.expected_version, op.on_conflict)
         } else if let Some(input) = self.schedule_inspection {
             input
                 .into_new_inspection()
                 .map(Operation::ScheduleInspection)
         } else if let Some(op) = self.record_inspection_result {
-            record_inspection_result_operation(op.id, op.result, op.notes, op.expected_version)
+            record_inspection_result_operation(
+                op.id,
+                op.result,
+                op.notes,
+                (op.expected_version, op.on_conflict),
+            )
         } else if let Some(input) = self.raise_compliance_alert {
             input.into_new_alert().map(Operation::RaiseComplianceAlert)
         } else if let Some(op) = self.acknowledge_alert {
@@ -252,11 +266,13 @@ pub fn set_building_status_operation(
     id: ID,
     status: BuildingStatus,
     expected_version: Option<i32>,
+    strategy: ConflictStrategy,
 ) -> Result<Operation> {
     Ok(Operation::SetBuildingStatus {
         id: parse_id(&id, "building")?,
         status,
         expected_version,
+        strategy,
     })
 }
 
@@ -276,10 +292,15 @@ pub fn update_violation_operation(
 }
 
 /// A `ResolveViolation` operation from its parts.
-pub fn resolve_violation_operation(id: ID, expected_version: Option<i32>) -> Result<Operation> {
+pub fn resolve_violation_operation(
+    id: ID,
+    expected_version: Option<i32>,
+    strategy: ConflictStrategy,
+) -> Result<Operation> {
     Ok(Operation::ResolveViolation {
         id: parse_id(&id, "violation")?,
         expected_version,
+        strategy,
     })
 }
 
@@ -288,14 +309,15 @@ pub fn record_inspection_result_operation(
     id: ID,
     result: InspectionResult,
     notes: Option<String>,
-    expected_version: Option<i32>,
+    (expected_version, strategy): (Option<i32>, ConflictStrategy),
 ) -> Result<Operation> {
-    Ok(Operation::RecordInspectionResult {
+    Ok(Operation::RecordInspectionResult(InspectionOutcome {
         id: parse_id(&id, "inspection")?,
         result,
         notes,
         expected_version,
-    })
+        strategy,
+    }))
 }
 
 /// An `AcknowledgeAlert` operation from its parts.
