@@ -217,6 +217,9 @@ closed_enums! {
         BuildingWorker,
         /// A client's access to a building.
         BuildingClient,
+        /// A conflict an offline write left for its user (or an
+        /// administrator) to resolve.
+        SyncConflict,
     }
 
     /// Whether a sync conflict still needs a decision.

@@ -40,6 +40,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When it was resolved.
     pub resolved_at: Option<DateTimeUtc>,
+    /// 1 when recorded, +1 when closed (the change log follows it).
+    pub version: i32,
+    /// When it last changed.
+    pub updated_at: DateTimeUtc,
 }
 
 /// Relations of a sync conflict.

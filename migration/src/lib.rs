@@ -17,6 +17,7 @@ mod m20261128_000008_push_delivery;
 mod m20261202_000009_change_priorities;
 mod m20261202_000010_change_queues;
 mod m20261202_000011_close_deleted_conflicts;
+mod m20261202_000012_conflict_versions;
 
 /// Runs fieldsync's migrations, in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_change_priorities::Migration),
             Box::new(m20261202_000010_change_queues::Migration),
             Box::new(m20261202_000011_close_deleted_conflicts::Migration),
+            Box::new(m20261202_000012_conflict_versions::Migration),
         ]
     }
 }

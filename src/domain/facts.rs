@@ -29,6 +29,8 @@ pub struct Facts {
     pub worker: Option<UserId>,
     /// The client of a building link.
     pub client: Option<UserId>,
+    /// The user a sync conflict belongs to.
+    pub owner: Option<UserId>,
     /// A task's status.
     pub task_status: Option<TaskStatus>,
     /// Soft-deleted (`deleted_at` set).
@@ -96,6 +98,11 @@ impl Facts {
             EntityType::BuildingClient => BuildingClient::deserialize(snapshot).map(|m| Facts {
                 building: Some(m.building_id),
                 client: Some(m.client_id),
+                ..Facts::default()
+            }),
+            EntityType::SyncConflict => SyncConflict::deserialize(snapshot).map(|c| Facts {
+                id: Some(c.id),
+                owner: Some(c.user_id),
                 ..Facts::default()
             }),
         };
@@ -172,6 +179,12 @@ struct BuildingClient {
     client_id: UserId,
 }
 
+#[derive(Deserialize)]
+struct SyncConflict {
+    id: Uuid,
+    user_id: UserId,
+}
+
 #[cfg(test)]
 mod tests {
     //! Every kind is read from its model as serialised into the change log,
@@ -182,8 +195,8 @@ mod tests {
     use entity::enums::*;
     use entity::ids::*;
     use entity::{
-        building, building_client, building_worker, compliance_alert, inspection, task, time_entry,
-        user, violation, worker_status,
+        building, building_client, building_worker, compliance_alert, inspection, sync_conflict,
+        task, time_entry, user, violation, worker_status,
     };
 
     use super::*;
@@ -380,6 +393,33 @@ mod tests {
         };
         let read = facts(EntityType::BuildingClient, &link);
         assert_eq!((read.client, read.building), (Some(person.id), Some(site)));
+    }
+
+    #[test]
+    fn sync_conflicts_read_their_owner() {
+        let now = Utc::now();
+        let conflict = sync_conflict::Model {
+            id: SyncConflictId::new(),
+            org_id: OrganizationId::new(),
+            user_id: UserId::new(),
+            entity_type: EntityType::Task,
+            entity_id: uuid::Uuid::nil(),
+            base_version: 1,
+            server_version: 2,
+            client_patch: serde_json::json!({}),
+            fields: serde_json::json!([]),
+            status: SyncConflictStatus::Open,
+            resolution: None,
+            created_at: now,
+            resolved_at: None,
+            version: 1,
+            updated_at: now,
+        };
+        let read = facts(EntityType::SyncConflict, &conflict);
+        assert_eq!(
+            (read.id, read.owner),
+            (Some(conflict.id.into_uuid()), Some(conflict.user_id))
+        );
     }
 
     #[test]

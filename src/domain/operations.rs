@@ -6,7 +6,7 @@
 //! both come through here.
 
 use chrono::{DateTime, Utc};
-use entity::enums::{BuildingStatus, EntityType, WorkerDutyStatus};
+use entity::enums::{BuildingStatus, EntityType, SyncConflictStatus, WorkerDutyStatus};
 use entity::ids::{BuildingId, ComplianceAlertId, SyncConflictId, TaskId};
 use entity::ids::{UserId, ViolationId};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
@@ -470,6 +470,6 @@ async fn resolve(
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    conflicts::close(db, conflict, &name).await?;
+    conflicts::close(db, principal, conflict, SyncConflictStatus::Resolved, &name).await?;
     Ok(result)
 }

@@ -40,6 +40,7 @@ org_owned!(
     inspection,
     compliance_alert,
     notification,
+    sync_conflict,
 );
 
 /// Starts a read of `E` limited to the caller's organisation.

@@ -231,7 +231,7 @@ pub async fn delete(
     let mut next = current.clone();
     next.deleted_at = Some(now);
     let saved = save_as(db, principal, &current, next, ChangeOp::Deleted, now, cmid).await?;
-    conflicts::close_for_deleted(db, EntityType::Task, current.id.into_uuid()).await?;
+    conflicts::close_for_deleted(db, principal, EntityType::Task, current.id.into_uuid()).await?;
     answer(Outcome::Applied, &saved, None)
 }
 

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use entity::enums::{ChangeOp, EntityType};
 use entity::ids::OrganizationId;
 use entity::{
-    building, compliance_alert, inspection, task, time_entry, user, violation, worker_status,
+    building, compliance_alert, inspection, sync_conflict, task, time_entry, user, violation,
+    worker_status,
 };
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QuerySelect, Select,
@@ -115,6 +116,7 @@ revisable!(
     inspection.id => Inspection,
     compliance_alert.id => ComplianceAlert,
     user.id => User,
+    sync_conflict.id => SyncConflict,
 );
 
 /// Builds the answer for a row as it now stands.

@@ -363,6 +363,7 @@ impl View {
             EntityType::TimeEntry => p.role == Role::Worker && facts.worker == me,
             EntityType::BuildingWorker => facts.worker == me,
             EntityType::BuildingClient => facts.client == me,
+            EntityType::SyncConflict => facts.owner == me,
         }
     }
 

@@ -5,10 +5,12 @@ use std::str::FromStr;
 use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 use entity::enums::{
-    AlertSeverity, InspectionResult, TaskPriority, TaskStatus, ViolationSeverity, ViolationStatus,
+    AlertSeverity, EntityType, InspectionResult, SyncConflictStatus, TaskPriority, TaskStatus,
+    ViolationSeverity, ViolationStatus,
 };
 
 use crate::domain::compliance::{AlertFilter, InspectionFilter, ViolationFilter};
+use crate::domain::conflicts::ConflictFilter;
 use crate::domain::tasks::TaskFilter;
 use crate::error::Error;
 
@@ -123,6 +125,39 @@ impl TryFrom<ComplianceAlertFilterInput> for AlertFilter {
             building_id: parse_opt(&input.building_id, "building")?,
             acknowledged: input.acknowledged,
             severity: input.severity,
+        })
+    }
+}
+
+/// Narrows `conflicts`; fields combine with AND.
+#[derive(InputObject, Default)]
+pub struct SyncConflictFilterInput {
+    /// Only this user's (administrators; anyone else only lists their own).
+    pub user_id: Option<ID>,
+    /// Only about this kind of entity.
+    pub entity_type: Option<EntityType>,
+    /// Only about this entity.
+    pub entity_id: Option<ID>,
+    /// Only in this state.
+    pub status: Option<SyncConflictStatus>,
+}
+
+impl TryFrom<SyncConflictFilterInput> for ConflictFilter {
+    type Error = Error;
+
+    fn try_from(input: SyncConflictFilterInput) -> Result<Self, Error> {
+        let entity_id = input
+            .entity_id
+            .map(|id| {
+                uuid::Uuid::parse_str(id.as_str())
+                    .map_err(|_| Error::bad_input(format!("`{}` is not a valid id", id.as_str())))
+            })
+            .transpose()?;
+        Ok(ConflictFilter {
+            user_id: parse_opt(&input.user_id, "user")?,
+            entity_type: input.entity_type,
+            entity_id,
+            status: input.status,
         })
     }
 }

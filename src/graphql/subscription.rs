@@ -371,6 +371,16 @@ impl SubscriptionRoot {
         .await
     }
 
+    /// Conflicts as they open and close: an administrator's whole
+    /// organisation's, anyone else's own.
+    async fn sync_conflict_changed(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
+        deliver(ctx, vec![EntityType::SyncConflict], after, |events| events).await
+    }
+
     /// Status changes of your buildings.
     async fn building_status_changed(
         &self,

@@ -1,6 +1,5 @@
 //! `history`: an entity's versions, newest first, with who, when, which
-//! fields and the snapshot as the caller may see it; and conflicts that
-//! close themselves when their entity is deleted.
+//! fields and the snapshot as the caller may see it.
 
 use serde_json::{Value, json};
 
@@ -179,99 +178,7 @@ async fn history_follows_the_callers_view(backend: Backend) {
     assert_eq!(admin[0]["op"], "DELETED", "{admin:?}");
 }
 
-/// A conflict about a task that is then deleted closes itself: listed as
-/// CLOSED with why, and resolving it says so instead of NOT_FOUND.
-async fn a_conflict_on_a_deleted_task_closes_itself(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let task = app.task_in(0, "IN_PROGRESS").await;
-    let version = app
-        .query(
-            &app.admin(),
-            &format!("{{ task(id: \"{task}\") {{ version }} }}"),
-        )
-        .await
-        .ok()["task"]["version"]
-        .as_i64()
-        .unwrap();
-    app.graphql(
-        Some(&app.admin()),
-        DESCRIBE,
-        json!({ "id": task, "d": "online" }),
-    )
-    .await
-    .ok();
-    let stale = app
-        .graphql(
-            Some(&app.admin()),
-            "mutation($id: ID!, $v: Int!) { updateTask(id: $id, expectedVersion: $v, patch: { description: \"offline\" }) { outcome conflict { id } } }",
-            json!({ "id": task, "v": version }),
-        )
-        .await;
-    assert_eq!(stale.ok()["updateTask"]["outcome"], "CONFLICT");
-    let conflict = stale.ok()["updateTask"]["conflict"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let listed = |status: &'static str| {
-        let app = &app;
-        async move {
-            app.graphql(
-                Some(&app.admin()),
-                "query($s: SyncConflictStatus) { syncConflicts(status: $s) { id status resolution } }",
-                json!({ "s": status }),
-            )
-            .await
-            .ok()["syncConflicts"]
-                .as_array()
-                .unwrap()
-                .clone()
-        }
-    };
-    assert!(
-        listed("OPEN")
-            .await
-            .iter()
-            .any(|c| c["id"] == conflict.as_str())
-    );
-
-    app.graphql(
-        Some(&app.admin()),
-        "mutation($id: ID!) { deleteTask(id: $id) { version } }",
-        json!({ "id": task }),
-    )
-    .await
-    .ok();
-    assert!(
-        !listed("OPEN")
-            .await
-            .iter()
-            .any(|c| c["id"] == conflict.as_str())
-    );
-    let closed = listed("CLOSED").await;
-    let mine = closed
-        .iter()
-        .find(|c| c["id"] == conflict.as_str())
-        .expect("listed as closed");
-    assert_eq!(mine["resolution"], "ENTITY_DELETED");
-    let resolve = app
-        .graphql(
-            Some(&app.admin()),
-            "mutation($id: ID!) { resolveSyncConflict(id: $id, resolution: KEEP_SERVER) { version } }",
-            json!({ "id": conflict }),
-        )
-        .await;
-    assert_eq!(
-        resolve.error_code(),
-        Some("BAD_USER_INPUT"),
-        "{:?}",
-        resolve.body
-    );
-    let message = resolve.body["errors"][0]["message"].as_str().unwrap();
-    assert!(message.contains("deleted"), "{message}");
-}
-
 crate::on_both_backends!(
     versions_page_newest_first_and_feed_a_revert,
     history_follows_the_callers_view,
-    a_conflict_on_a_deleted_task_closes_itself,
 );

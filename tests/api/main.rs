@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod cluster;
 mod compliance;
+mod conflicts;
 mod departures;
 mod devices;
 mod handoff;

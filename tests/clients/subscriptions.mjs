@@ -162,7 +162,7 @@ function graphqlWsApollo(token, label) {
     link: new GraphQLWsLink(wsClient),
     cache: new InMemoryCache({
       possibleTypes: {
-        VersionedEntity: ['Task', 'TimeEntry', 'WorkerStatus', 'User', 'Building', 'Violation', 'Inspection', 'ComplianceAlert'],
+        VersionedEntity: ['Task', 'TimeEntry', 'WorkerStatus', 'User', 'Building', 'Violation', 'Inspection', 'ComplianceAlert', 'SyncConflict'],
       },
     }),
   });
@@ -190,7 +190,7 @@ function legacyApollo(token) {
     link: new WebSocketLink(subClient),
     cache: new InMemoryCache({
       possibleTypes: {
-        VersionedEntity: ['Task', 'TimeEntry', 'WorkerStatus', 'User', 'Building', 'Violation', 'Inspection', 'ComplianceAlert'],
+        VersionedEntity: ['Task', 'TimeEntry', 'WorkerStatus', 'User', 'Building', 'Violation', 'Inspection', 'ComplianceAlert', 'SyncConflict'],
       },
     }),
   });

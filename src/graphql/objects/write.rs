@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::building::Building;
 use super::compliance::{ComplianceAlert, Inspection, Violation};
-use super::gid;
 use super::task::Task;
 use super::user::User;
 use super::worker::{TimeEntry, WorkerStatus};
+use super::{gid, user_ref};
 use crate::domain::facts::Facts;
 use crate::domain::merge::FieldConflict;
 use crate::domain::visibility::{self, VisibleChange};
@@ -40,6 +40,8 @@ pub enum VersionedEntity {
     Inspection(Inspection),
     /// A compliance alert.
     ComplianceAlert(ComplianceAlert),
+    /// A conflict left to resolve.
+    SyncConflict(SyncConflict),
 }
 
 /// A field in dispute.
@@ -160,6 +162,9 @@ pub async fn entity_of(
         | EntityType::Violation
         | EntityType::Inspection
         | EntityType::ComplianceAlert => compliance_entity(entity_type, snapshot),
+        EntityType::SyncConflict => serde_json::from_value::<sync_conflict::Model>(snapshot)
+            .ok()
+            .map(|c| VersionedEntity::SyncConflict(SyncConflict(c))),
         _ => None,
     })
 }
@@ -238,6 +243,14 @@ impl SyncConflict {
     /// Unique id.
     async fn id(&self) -> ID {
         gid(self.0.id)
+    }
+    /// 1 while open; 2 once resolved or closed.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Whose edit conflicted; `null` where you may not see that user.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        user_ref(ctx, self.0.user_id).await
     }
     /// Kind of entity.
     async fn entity_type(&self) -> EntityType {

@@ -3,8 +3,11 @@
 use async_graphql::{Context, Object};
 use entity::enums::{EntityType, SyncConflictStatus};
 
-use crate::domain::conflicts;
+use crate::changelog;
+use crate::domain::conflicts::{self, ConflictFilter};
+use crate::graphql::connection::{IdConnection, SyncPosition, from_page};
 use crate::graphql::context::ContextExt;
+use crate::graphql::inputs::SyncConflictFilterInput;
 use crate::graphql::objects::write::{SyncChange, SyncConflict, SyncPullResult};
 use crate::sync::pull;
 
@@ -43,6 +46,33 @@ impl SyncQuery {
         })
     }
 
+    /// Conflicts in the order they arose: an administrator's whole
+    /// organisation's, anyone else's own (FORBIDDEN for another user's
+    /// `userId`). Resolve them with `resolveSyncConflict` (administrators
+    /// any of the organisation's); follow them with `syncConflictChanged`,
+    /// `after:` this list's `syncCursor`.
+    async fn conflicts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<SyncConflictFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IdConnection<SyncConflict>> {
+        let state = ctx.state()?;
+        let filter: ConflictFilter = filter.unwrap_or_default().try_into()?;
+        let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
+        let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
+            conflicts::page(db, principal, &filter, &page).await
+        })
+        .await?;
+        Ok(from_page(
+            page,
+            SyncPosition { sync_cursor },
+            |c| c.id.into_uuid(),
+            SyncConflict,
+        ))
+    }
+
     /// Your recorded conflicts, oldest first.
     async fn sync_conflicts(
         &self,
@@ -50,7 +80,7 @@ impl SyncQuery {
         status: Option<SyncConflictStatus>,
     ) -> async_graphql::Result<Vec<SyncConflict>> {
         let state = ctx.state()?;
-        let rows = conflicts::list(&state.db, ctx.principal()?, status).await?;
+        let rows = conflicts::mine(&state.db, ctx.principal()?, status).await?;
         Ok(rows.into_iter().map(SyncConflict).collect())
     }
 }
