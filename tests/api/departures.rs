@@ -251,6 +251,121 @@ async fn a_clients_status_feed_hears_of_a_worker_clocking_out(backend: Backend, 
     assert_eq!(change["tombstone"], true, "{event}");
 }
 
+/// Fills the change log with `rows` rows of the other organisation (which
+/// nobody here may see), pushing everything before them out of the hub's
+/// window of recent rows: a feed resumed from before them replays from the
+/// log itself.
+async fn crowd_out_the_window(app: &TestApp, rows: usize) {
+    use sea_orm::{EntityTrait, Set};
+    let now = chrono::Utc::now();
+    for chunk in (0..rows).collect::<Vec<_>>().chunks(500) {
+        let batch = chunk.iter().map(|_| entity::change::ActiveModel {
+            org_id: Set(app.other.org_id),
+            entity_type: Set(entity::enums::EntityType::Task),
+            entity_id: Set(uuid::Uuid::now_v7()),
+            version: Set(1),
+            op: Set(entity::enums::ChangeOp::Created),
+            snapshot: Set(json!({})),
+            changed_fields: Set(json!([])),
+            actor_id: Set(None),
+            client_mutation_id: Set(None),
+            queue_id: Set(None),
+            priority: Set(0),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        entity::change::Entity::insert_many(batch)
+            .exec(&app.state.db)
+            .await
+            .expect("filler rows");
+    }
+    // Once the hub has read them, the rows before them left its window.
+    let newest = fieldsync::changelog::newest_seq(&app.state.db)
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if app.state.hub.last_seq() >= newest {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        app.state.hub.last_seq() >= newest,
+        "the hub read the filler rows"
+    );
+}
+
+/// Departures read back from the log, not the hub's window: a deletion and
+/// a reassignment away from a filter, written before thousands of other
+/// rows, reach feeds resumed from before them as tombstones, over a socket.
+async fn departures_replayed_from_the_log_are_tombstones(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let worker1 = app.demo.workers[0].to_string();
+    let open = listed(
+        &app,
+        &app.admin(),
+        "query($b: ID!) { tasks(filter: { buildingId: $b, status: [PENDING, ASSIGNED, IN_PROGRESS] }, first: 2) { edges { node { id } } } }",
+        json!({ "b": app.demo.buildings[0].to_string() }),
+    )
+    .await;
+    let [reassigned, deleted] = [&open[0], &open[1]];
+    admin(&app, ASSIGN, json!({ "id": reassigned, "w": worker1 })).await;
+    let cursor = app.newest_cursor().await;
+    admin(
+        &app,
+        ASSIGN,
+        json!({ "id": reassigned, "w": app.demo.workers[1].to_string() }),
+    )
+    .await;
+    admin(&app, DELETE, json!({ "id": deleted })).await;
+    crowd_out_the_window(&app, 4_500).await;
+    let (seq, _) = fieldsync::changelog::cursor::decode(&cursor).unwrap();
+    assert!(
+        app.state.hub.recent_after(seq, 1).is_none(),
+        "replayed from the log"
+    );
+
+    let mut socket = crate::ws::ready_socket(&app, &app.admin()).await;
+    let feeds = [
+        ("c", "changes", "subscription($a: String) { changes(entityTypes: [TASK], after: $a) { entityId tombstone } }".to_owned()),
+        ("t", "taskChanged", format!("subscription($a: String) {{ taskChanged(assigneeId: \"{worker1}\", after: $a) {{ entityId tombstone }} }}")),
+    ];
+    for (id, _, query) in &feeds {
+        crate::ws::send(
+            &mut socket,
+            crate::ws::subscribe(id, query, json!({ "a": cursor })),
+        )
+        .await;
+    }
+    let (mut deletion, mut departure) = (None, None);
+    while deletion.is_none() || departure.is_none() {
+        let message = crate::ws::recv_operation(&mut socket).await;
+        let (id, field) = match message["id"].as_str() {
+            Some("c") => ("c", "changes"),
+            Some("t") => ("t", "taskChanged"),
+            _ => panic!("{message}"),
+        };
+        let change = message["payload"]["data"][field].clone();
+        match id {
+            "c" if change["entityId"] == *deleted => deletion = Some(change),
+            "t" => departure = Some(change),
+            _ => {}
+        }
+    }
+    assert_eq!(deletion.unwrap()["tombstone"], true);
+    let departure = departure.unwrap();
+    assert_eq!(
+        (
+            departure["entityId"].as_str(),
+            departure["tombstone"].as_bool()
+        ),
+        (reassigned.as_str().into(), Some(true)),
+        "the first event of worker1's filter is the task leaving it"
+    );
+}
+
+crate::on_both_backends!(departures_replayed_from_the_log_are_tombstones);
+
 /// Runs each `async fn(Backend, Start)` from both starts, on both backends.
 macro_rules! both_starts {
     ($($name:ident),* $(,)?) => {
