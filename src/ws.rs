@@ -120,11 +120,18 @@ async fn upgrade(
         );
     };
     let limits = &state.app.settings.ws;
-    let address = client_address(
-        &extensions,
-        &headers,
-        state.app.settings.server.trust_forwarded_for,
-    );
+    let peer = connection::Peer {
+        address: client_address(
+            &extensions,
+            &headers,
+            state.app.settings.server.trust_forwarded_for,
+        ),
+        token: headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(connection::strip_bearer)
+            .map(String::into_boxed_str),
+    };
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
@@ -132,7 +139,7 @@ async fn upgrade(
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| connection::serve(socket, protocol, state, address))
+        .on_upgrade(move |socket| connection::serve(socket, protocol, state, peer))
 }
 
 /// A refusal before the upgrade: a status and one coded GraphQL error.

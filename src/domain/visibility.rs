@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use entity::change;
 use entity::enums::{ChangeOp, EntityType, Role};
 use entity::ids::{BuildingId, UserId};
@@ -43,6 +44,10 @@ pub struct VisibleChange {
     pub changed_fields: Vec<String>,
     /// The entity as the caller may see it; `None` for tombstones.
     pub snapshot: Option<Value>,
+    /// Who made the change (`None` for the system).
+    pub actor: Option<UserId>,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 /// A change row with the [`Facts`] of its entity just before it (`None`
@@ -258,6 +263,8 @@ impl View {
                 serde_json::from_value(row.changed_fields.clone()).unwrap_or_default()
             },
             snapshot,
+            actor: row.actor_id,
+            at: row.created_at,
         }
     }
 
@@ -301,6 +308,8 @@ impl View {
                 tombstone: true,
                 changed_fields: Vec::new(),
                 snapshot: None,
+                actor: row.actor_id,
+                at: row.created_at,
             })
         };
         tomb(EntityType::Building, building.into_uuid());

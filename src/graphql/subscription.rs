@@ -10,6 +10,7 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 use async_graphql::{Context, ID, Json, Object, Subscription};
+use chrono::{DateTime, Utc};
 use entity::enums::{ChangeOp, EntityType};
 use entity::ids::{BuildingId, UserId};
 use futures_util::{Stream, StreamExt, stream};
@@ -19,8 +20,9 @@ use tokio::sync::oneshot;
 use super::context::ContextExt;
 use super::inputs::parse_opt;
 use super::json::{camel_keys, to_camel};
-use super::objects::gid;
+use super::objects::user::User;
 use super::objects::write::{VersionedEntity, entity_of};
+use super::objects::{gid, user_ref};
 use crate::changelog::priority;
 use crate::domain::facts::Facts;
 use crate::error::Error;
@@ -59,6 +61,18 @@ impl ChangeEvent {
             .iter()
             .map(|f| to_camel(f))
             .collect()
+    }
+    /// Who made the change; `null` for the system, or where you may not see
+    /// that user (the same rule as `users`).
+    async fn changed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.change.actor {
+            Some(actor) => user_ref(ctx, actor).await,
+            None => Ok(None),
+        }
+    }
+    /// When the change was made.
+    async fn changed_at(&self) -> DateTime<Utc> {
+        self.0.change.at
     }
     /// Deleted, or no longer visible to you: remove it locally.
     async fn tombstone(&self) -> bool {
@@ -271,6 +285,32 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
         deliver(ctx, entity_types.unwrap_or_default(), after, |events| {
             events
+        })
+        .await
+    }
+
+    /// One entity's changes as you may see them — what an app's
+    /// `useRealTimeSync({ entityType, entityId })` follows: each version,
+    /// then a tombstone when it is deleted or leaves your view, after which
+    /// the subscription completes. Resumable with `after:` like every feed.
+    async fn entity_changed(
+        &self,
+        ctx: &Context<'_>,
+        entity_type: EntityType,
+        entity_id: ID,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = ChangeEvent>> {
+        let id = uuid::Uuid::parse_str(entity_id.as_str())
+            .map_err(|_| Error::bad_input(format!("`{}` is not a valid id", entity_id.as_str())))?;
+        deliver(ctx, vec![entity_type], after, move |events| {
+            let mine = Box::pin(events.filter(move |e| ready(e.change.entity_id == id)));
+            // Every event of the entity up to and including a tombstone.
+            stream::unfold(Some(mine), |events| async move {
+                let mut events = events?;
+                let event = events.next().await?;
+                let more = !event.change.tombstone;
+                Some((event, more.then_some(events)))
+            })
         })
         .await
     }

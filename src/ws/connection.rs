@@ -69,6 +69,9 @@ struct Connection {
     last_seen: Instant,
     /// The client's address, for sign-in limits.
     address: Option<IpAddr>,
+    /// The token of the upgrade request's `Authorization` header, used when
+    /// `connection_init` carries none; dropped once initialised.
+    upgrade_token: Option<Box<str>>,
 }
 
 /// Serves one upgraded socket until it closes. The socket is split before
@@ -78,10 +81,18 @@ pub fn serve(
     socket: WebSocket,
     protocol: Protocol,
     state: WsState,
-    address: Option<IpAddr>,
+    peer: Peer,
 ) -> impl Future<Output = ()> + Send {
     let (sink, stream) = socket.split();
-    run(sink, stream, protocol, state, address)
+    run(sink, stream, protocol, state, peer)
+}
+
+/// What the upgrade request told of the peer.
+pub struct Peer {
+    /// Its address (see `graphql::context::client_address`).
+    pub address: Option<IpAddr>,
+    /// The bearer token of its `Authorization` header, if any.
+    pub token: Option<Box<str>>,
 }
 
 async fn run(
@@ -89,7 +100,7 @@ async fn run(
     mut stream: SplitStream<WebSocket>,
     protocol: Protocol,
     state: WsState,
-    address: Option<IpAddr>,
+    peer: Peer,
 ) {
     let settings = state.app.settings.ws.clone();
     let (sends, writer) = SendQueue::start(
@@ -105,7 +116,8 @@ async fn run(
         operations: HashMap::new(),
         tasks: JoinSet::new(),
         last_seen: Instant::now(),
-        address,
+        address: peer.address,
+        upgrade_token: peer.token,
         settings,
     };
     let init_deadline = Instant::now() + Duration::from_millis(connection.settings.init_timeout_ms);
@@ -241,9 +253,11 @@ impl Connection {
             }
             return;
         }
-        let Some(token) = payload.as_ref().and_then(bearer_token) else {
+        let token = payload.as_ref().and_then(bearer_token);
+        let Some(token) = token.or_else(|| self.upgrade_token.take().map(String::from)) else {
             return self.refuse("missing token");
         };
+        self.upgrade_token = None;
         let app = &self.state.app;
         let authenticated =
             match principal::authenticate_session(&app.db, &app.tokens, &token).await {
@@ -414,16 +428,20 @@ impl Connection {
 }
 
 /// The token of a `connection_init` payload: `authorization`,
-/// `Authorization` or `authToken` (raw or `Bearer …`), at the top level or
-/// under `headers`.
+/// `Authorization`, `authToken` or `token` (raw or `Bearer …`), at the top
+/// level or under `headers`.
 fn bearer_token(payload: &Map<String, Value>) -> Option<String> {
-    const KEYS: [&str; 3] = ["authorization", "Authorization", "authToken"];
-    let find = |map: &Map<String, Value>| {
+    const KEYS: [&str; 4] = ["authorization", "Authorization", "authToken", "token"];
+    fn find(map: &Map<String, Value>) -> Option<&str> {
         KEYS.iter()
             .find_map(|key| map.get(*key).and_then(Value::as_str))
-            .map(str::to_owned)
-    };
+    }
     let value = find(payload).or_else(|| payload.get("headers")?.as_object().and_then(find))?;
+    strip_bearer(value)
+}
+
+/// The token of an `Authorization` value, raw or `Bearer …`.
+pub fn strip_bearer(value: &str) -> Option<String> {
     let value = value.trim();
     let token = match value.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),

@@ -10,6 +10,7 @@ mod compliance;
 mod conflicts;
 mod departures;
 mod devices;
+mod entity_feed;
 mod handoff;
 mod helpers;
 mod history;

@@ -218,6 +218,7 @@ async fn connection_init_without_a_valid_token_closes_4403() {
     for payload in [
         json!({ "authToken": token }),
         json!({ "Authorization": format!("bearer {token}") }),
+        json!({ "token": token }),
     ] {
         let mut socket = connect(&app, TRANSPORT).await;
         send(
@@ -227,6 +228,50 @@ async fn connection_init_without_a_valid_token_closes_4403() {
         .await;
         assert_eq!(recv(&mut socket).await["type"], "connection_ack");
     }
+}
+
+/// Opens a socket whose upgrade request carries `Authorization: <value>`.
+async fn connect_with_header(app: &TestApp, value: &str) -> Socket {
+    let mut request = ws_url(app).into_client_request().expect("request");
+    let headers = request.headers_mut();
+    headers.insert("Sec-WebSocket-Protocol", TRANSPORT.parse().unwrap());
+    headers.insert("Authorization", value.parse().unwrap());
+    connect_async(request).await.expect("upgraded").0
+}
+
+/// Who the socket is signed in as, asked over the socket.
+async fn me_over(socket: &mut Socket) -> Value {
+    send(socket, subscribe("me", "{ me { id } }", json!({}))).await;
+    recv_operation(socket).await["payload"]["data"]["me"]["id"].clone()
+}
+
+/// Native clients and integrators may authenticate the upgrade itself with
+/// `Authorization: Bearer`; a token in `connection_init` still wins, and a
+/// bad header token is refused like a bad payload one.
+#[tokio::test]
+async fn the_upgrade_may_carry_the_token_in_an_authorization_header() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.demo.admin.to_string();
+    let mut socket = connect_with_header(&app, &format!("Bearer {}", app.admin())).await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+    assert_eq!(me_over(&mut socket).await, admin.as_str());
+
+    let mut socket = connect_with_header(&app, &format!("Bearer {}", app.admin())).await;
+    init(&mut socket, &app.client(1)).await;
+    assert_eq!(
+        me_over(&mut socket).await,
+        app.demo.clients[0].to_string().as_str()
+    );
+
+    let mut socket = connect_with_header(&app, "Bearer not-a-jwt").await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": {} }),
+    )
+    .await;
+    let (code, reason) = closed(&mut socket).await;
+    assert_eq!(code, 4403, "{reason}");
 }
 
 #[tokio::test]

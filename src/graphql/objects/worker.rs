@@ -54,6 +54,12 @@ pub struct WorkerStatusList {
 
 #[Object]
 impl WorkerStatus {
+    /// The worker's id: a worker has one status, so it is the status's id
+    /// too (Apollo's cache keys it as `WorkerStatus:<id>`, apart from the
+    /// `User`). Change events of a status carry the same `entityId`.
+    async fn id(&self) -> ID {
+        gid(self.0.worker.id)
+    }
     /// The worker.
     async fn worker(&self) -> User {
         User::from(self.0.worker.clone())

@@ -323,6 +323,18 @@ impl SyncChange {
     async fn tombstone(&self) -> bool {
         self.0.tombstone
     }
+    /// Who made the last change; `null` for the system, or where you may
+    /// not see that user (the same rule as `users`).
+    async fn changed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.actor {
+            Some(actor) => user_ref(ctx, actor).await,
+            None => Ok(None),
+        }
+    }
+    /// When.
+    async fn changed_at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
     /// The entity as you may see it (camelCase fields); `null` for tombstones.
     async fn snapshot(&self) -> Option<Json<Value>> {
         self.0.snapshot.clone().map(|s| Json(camel_keys(s)))

@@ -1,0 +1,141 @@
+//! One entity, live (`entityChanged`), and who made each change
+//! (`changedBy`, `changedAt`) on every feed, under the `users` rule.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, PROGRESS, spawn_app};
+use crate::ws::{Socket, ready_socket, recv_operation, send, subscribe};
+
+const DELETE: &str = "mutation($id: ID!) { deleteTask(id: $id) { outcome } }";
+
+async fn next_of(socket: &mut Socket, field: &str) -> Value {
+    let message = recv_operation(socket).await;
+    assert_eq!(message["type"], "next", "{message}");
+    message["payload"]["data"][field].clone()
+}
+
+/// A client follows one task: its versions with who and when, nothing of
+/// another task, then its tombstone, and the subscription completes.
+async fn one_entity_is_followed_until_its_tombstone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    let other = app.task_in(0, "PENDING").await;
+    let mut socket = ready_socket(&app, &app.client(1)).await;
+    let feed = "subscription($id: ID!, $a: String) { entityChanged(entityType: TASK, entityId: $id, after: $a) { entityId version tombstone changedAt changedBy { id } entity { ... on Task { progress } } } }";
+    let cursor = app.newest_cursor().await;
+    send(
+        &mut socket,
+        subscribe("one", feed, json!({ "id": task, "a": cursor })),
+    )
+    .await;
+
+    app.graphql(Some(&app.admin()), PROGRESS, json!({ "id": task, "p": 61 }))
+        .await
+        .ok();
+    let event = next_of(&mut socket, "entityChanged").await;
+    assert_eq!(event["entityId"], task.as_str());
+    assert_eq!(event["entity"]["progress"], 61);
+    assert_eq!(event["changedBy"]["id"], app.demo.admin.to_string());
+    assert!(event["changedAt"].is_string(), "{event}");
+
+    app.graphql(Some(&app.admin()), PROGRESS, json!({ "id": other, "p": 5 }))
+        .await
+        .ok();
+    app.graphql(Some(&app.admin()), DELETE, json!({ "id": task }))
+        .await
+        .ok();
+    let tombstone = next_of(&mut socket, "entityChanged").await;
+    assert_eq!(
+        (
+            tombstone["entityId"].as_str(),
+            tombstone["tombstone"].as_bool()
+        ),
+        (Some(task.as_str()), Some(true)),
+        "the other task is not this feed's: {tombstone}"
+    );
+    let done = recv_operation(&mut socket).await;
+    assert_eq!(done, json!({ "id": "one", "type": "complete" }));
+
+    send(
+        &mut socket,
+        subscribe(
+            "bad",
+            "subscription { entityChanged(entityType: TASK, entityId: \"nope\") { version } }",
+            json!({}),
+        ),
+    )
+    .await;
+    let bad = recv_operation(&mut socket).await;
+    assert_eq!(
+        bad["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{bad}"
+    );
+}
+
+/// `changedBy` follows the `users` rule: a worker sees who of the staff
+/// changed a task, never which client opened it.
+async fn changed_by_shows_only_users_the_caller_may_see(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut socket = ready_socket(&app, &app.worker(1)).await;
+    let feed = "subscription($a: String) { changes(entityTypes: [TASK], after: $a) { entityId op changedBy { id } } }";
+    send(
+        &mut socket,
+        subscribe("w", feed, json!({ "a": app.newest_cursor().await })),
+    )
+    .await;
+    let request = app
+        .graphql(
+            Some(&app.client(1)),
+            "mutation($b: ID!) { createTask(input: { buildingId: $b, title: \"Leak in 4B\" }) { entityId } }",
+            json!({ "b": app.demo.buildings[0].to_string() }),
+        )
+        .await;
+    let id = request.ok()["createTask"]["entityId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = next_of(&mut socket, "changes").await;
+    assert_eq!(
+        (created["entityId"].as_str(), created["op"].as_str()),
+        (Some(id.as_str()), Some("CREATED"))
+    );
+    assert_eq!(
+        created["changedBy"],
+        Value::Null,
+        "a client is not the worker's to see"
+    );
+    app.graphql(Some(&app.admin()), PROGRESS, json!({ "id": id, "p": 10 }))
+        .await
+        .ok();
+    let updated = next_of(&mut socket, "changes").await;
+    assert_eq!(
+        updated["changedBy"]["id"],
+        app.demo.admin.to_string(),
+        "{updated}"
+    );
+}
+
+/// A worker's status has an id, the worker's, so a cache can key it.
+async fn worker_statuses_have_the_workers_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let list = app
+        .query(
+            &app.admin(),
+            "{ workerStatusList { nodes { id worker { id } } } }",
+        )
+        .await;
+    let nodes = list.ok()["workerStatusList"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!nodes.is_empty());
+    for node in nodes {
+        assert_eq!(node["id"], node["worker"]["id"], "{node}");
+    }
+}
+
+crate::on_both_backends!(
+    one_entity_is_followed_until_its_tombstone,
+    changed_by_shows_only_users_the_caller_may_see,
+    worker_statuses_have_the_workers_id,
+);
