@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::enums::PushProvider;
+use crate::enums::{DevicePlatform, PushProvider};
 use crate::ids::{DeviceId, OrganizationId, UserId};
 
 /// One registered device.
@@ -22,9 +22,10 @@ pub struct Model {
     /// The provider's push token; unique, so a token moves with re-registration.
     #[sea_orm(unique)]
     pub token: String,
-    /// Operating system (e.g. "ios", "android").
-    pub platform: String,
-    /// APNs environment ("production" or "sandbox"), or the Expo equivalent.
+    /// Operating system.
+    pub platform: DevicePlatform,
+    /// APNs environment ("production" or "sandbox"); "production" for Expo,
+    /// which has no other.
     pub environment: String,
     /// The app's version, if reported.
     pub app_version: Option<String>,

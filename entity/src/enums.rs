@@ -222,6 +222,16 @@ closed_enums! {
         SyncConflict,
     }
 
+    /// The operating system of a registered device.
+    DevicePlatform {
+        /// An iPhone or iPad.
+        Ios,
+        /// An Android phone.
+        Android,
+        /// A web app (Expo for web).
+        Web,
+    }
+
     /// Whether a sync conflict still needs a decision.
     SyncConflictStatus {
         /// Waiting for the user to resolve it.

@@ -18,6 +18,7 @@ mod m20261202_000009_change_priorities;
 mod m20261202_000010_change_queues;
 mod m20261202_000011_close_deleted_conflicts;
 mod m20261202_000012_conflict_versions;
+mod m20261202_000013_device_platforms;
 
 /// Runs fieldsync's migrations, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_change_queues::Migration),
             Box::new(m20261202_000011_close_deleted_conflicts::Migration),
             Box::new(m20261202_000012_conflict_versions::Migration),
+            Box::new(m20261202_000013_device_platforms::Migration),
         ]
     }
 }

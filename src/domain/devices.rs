@@ -8,7 +8,7 @@
 //! so nobody can take over a phone of another tenant by its token.
 
 use chrono::Utc;
-use entity::enums::{NotificationStatus, PushProvider};
+use entity::enums::{DevicePlatform, NotificationStatus, PushProvider};
 use entity::ids::DeviceId;
 use entity::{device, notification};
 use sea_orm::{
@@ -28,12 +28,22 @@ pub struct NewDevice {
     pub provider: PushProvider,
     /// The provider's token for this app on this phone.
     pub token: String,
-    /// `ios` or `android`.
-    pub platform: String,
-    /// `production` or `sandbox` (APNs' development environment).
-    pub environment: String,
+    /// The phone's operating system.
+    pub platform: DevicePlatform,
+    /// `production` or `sandbox` (APNs' development environment); APNs
+    /// tokens need it, Expo has only production.
+    pub environment: Option<String>,
     /// The app's version, for support.
     pub app_version: Option<String>,
+}
+
+impl NewDevice {
+    /// The environment to store: as given, else production (Expo's only).
+    fn environment_or_default(&self) -> String {
+        self.environment
+            .clone()
+            .unwrap_or_else(|| "production".into())
+    }
 }
 
 /// Checks a token's shape for its provider: APNs tokens are hexadecimal,
@@ -55,13 +65,21 @@ fn check(new: &NewDevice) -> Result<()> {
             "the token is not a push token of that provider",
         ));
     }
-    if !matches!(new.platform.as_str(), "ios" | "android") {
-        return Err(Error::bad_input("platform must be ios or android"));
+    if new.provider == PushProvider::Apns && new.platform != DevicePlatform::Ios {
+        return Err(Error::bad_input("APNs delivers to iOS devices only"));
     }
-    if !matches!(new.environment.as_str(), "production" | "sandbox") {
-        return Err(Error::bad_input(
-            "environment must be production or sandbox",
-        ));
+    match (new.provider, new.environment.as_deref()) {
+        (_, Some("production" | "sandbox")) | (PushProvider::Expo, None) => {}
+        (PushProvider::Apns, None) => {
+            return Err(Error::bad_input(
+                "an APNs token needs its environment: production or sandbox",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(Error::bad_input(
+                "environment must be production or sandbox",
+            ));
+        }
     }
     if new.app_version.as_ref().is_some_and(|v| v.len() > 64) {
         return Err(Error::bad_input("appVersion must be at most 64 characters"));
@@ -108,7 +126,7 @@ async fn register_in(
         row.user_id = principal.user_id;
         row.provider = new.provider;
         row.platform = new.platform;
-        row.environment = new.environment;
+        row.environment = new.environment_or_default();
         row.app_version = new.app_version;
         row.active = true;
         row.updated_at = now;
@@ -122,7 +140,7 @@ async fn register_in(
         provider: new.provider,
         token,
         platform: new.platform,
-        environment: new.environment,
+        environment: new.environment_or_default(),
         app_version: new.app_version,
         active: true,
         created_at: now,

@@ -6,14 +6,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 
-const REGISTER: &str = "mutation($p: PushProvider!, $t: String!, $os: String!, $env: String!) { registerDevice(provider: $p, token: $t, platform: $os, environment: $env, appVersion: \"1.4.0\") { id provider token active } }";
+const REGISTER: &str = "mutation($p: PushProvider!, $t: String!, $os: DevicePlatform!, $env: String) { registerDevice(provider: $p, token: $t, platform: $os, environment: $env, appVersion: \"1.4.0\") { id provider token platform active } }";
 const MINE: &str = "{ myDevices { id token provider } }";
+const APNS_TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 async fn register(app: &TestApp, token: &str, provider: &str, push_token: &str) -> Value {
     app.graphql(
         Some(token),
         REGISTER,
-        json!({ "p": provider, "t": push_token, "os": "ios", "env": "production" }),
+        json!({ "p": provider, "t": push_token, "os": "IOS", "env": "production" }),
     )
     .await
     .body
@@ -72,19 +73,32 @@ async fn malformed_devices_are_refused(backend: Backend) {
             "{provider} {token}"
         );
     }
-    let bad_platform = app
-        .graphql(
-            Some(&app.worker(1)),
-            REGISTER,
-            json!({ "p": "EXPO", "t": "ExpoPushToken[abc]", "os": "windows", "env": "production" }),
-        )
-        .await;
-    assert_eq!(bad_platform.error_code(), Some("BAD_USER_INPUT"));
+    // A platform outside the enum, APNs for an Android phone, an APNs
+    // token without its environment, an environment of neither kind.
+    for (provider, token, os, env) in [
+        ("EXPO", "ExpoPushToken[abc]", "WINDOWS", json!("production")),
+        ("APNS", APNS_TOKEN, "ANDROID", json!("production")),
+        ("APNS", APNS_TOKEN, "IOS", Value::Null),
+        ("EXPO", "ExpoPushToken[abc]", "IOS", json!("staging")),
+    ] {
+        let refused = app
+            .graphql(
+                Some(&app.worker(1)),
+                REGISTER,
+                json!({ "p": provider, "t": token, "os": os, "env": env }),
+            )
+            .await;
+        assert_eq!(
+            refused.error_code(),
+            Some("BAD_USER_INPUT"),
+            "{provider} {os} {env}"
+        );
+    }
     let anonymous = app
         .graphql(
             None,
             REGISTER,
-            json!({ "p": "EXPO", "t": "ExpoPushToken[abc]", "os": "ios", "env": "production" }),
+            json!({ "p": "EXPO", "t": "ExpoPushToken[abc]", "os": "IOS", "env": "production" }),
         )
         .await;
     assert_eq!(anonymous.error_code(), Some("UNAUTHENTICATED"));
@@ -92,6 +106,15 @@ async fn malformed_devices_are_refused(backend: Backend) {
         app.query(&app.worker(1), MINE).await.ok()["myDevices"],
         json!([])
     );
+    // An Expo token needs no environment.
+    let android = app
+        .graphql(
+            Some(&app.worker(1)),
+            REGISTER,
+            json!({ "p": "EXPO", "t": "ExpoPushToken[abc]", "os": "ANDROID" }),
+        )
+        .await;
+    assert_eq!(android.ok()["registerDevice"]["platform"], "ANDROID");
 }
 
 async fn preferences_default_to_on_and_keep_quiet_hours(backend: Backend) {

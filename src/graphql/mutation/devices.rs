@@ -3,7 +3,7 @@
 
 use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, Object};
-use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
+use entity::enums::{DevicePlatform, NotificationCategory, NotificationStatus, PushProvider};
 
 use crate::domain::devices::{self, NewDevice};
 use crate::domain::notifications::{self, NotificationFilter};
@@ -40,14 +40,16 @@ pub struct DeviceMutation;
 #[Object]
 impl DeviceMutation {
     /// Registers this phone's push token for you. Idempotent per token; a
-    /// token registered by someone else moves to you.
+    /// token registered by someone else moves to you. `environment`
+    /// (`production` or `sandbox`) is needed for APNs tokens; Expo has only
+    /// production.
     async fn register_device(
         &self,
         ctx: &Context<'_>,
         provider: PushProvider,
         token: String,
-        platform: String,
-        environment: String,
+        platform: DevicePlatform,
+        environment: Option<String>,
         app_version: Option<String>,
     ) -> async_graphql::Result<Device> {
         let state = ctx.state()?;

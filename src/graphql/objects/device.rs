@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::enums::{NotificationCategory, NotificationStatus, PushProvider};
+use entity::enums::{DevicePlatform, NotificationCategory, NotificationStatus, PushProvider};
 use entity::{device, notification};
 
 use super::gid;
@@ -25,9 +25,9 @@ impl Device {
     async fn token(&self) -> &str {
         &self.0.token
     }
-    /// `ios` or `android`.
-    async fn platform(&self) -> &str {
-        &self.0.platform
+    /// The phone's operating system.
+    async fn platform(&self) -> DevicePlatform {
+        self.0.platform
     }
     /// `production` or `sandbox`.
     async fn environment(&self) -> &str {

@@ -269,7 +269,7 @@ pub async fn register(app: &TestApp, token: &str, provider: &str, push_token: &s
     let answer = app
         .graphql(
             Some(token),
-            "mutation($p: PushProvider!, $t: String!) { registerDevice(provider: $p, token: $t, platform: \"ios\", environment: \"production\", appVersion: \"1.4.0\") { id } }",
+            "mutation($p: PushProvider!, $t: String!) { registerDevice(provider: $p, token: $t, platform: IOS, environment: \"production\", appVersion: \"1.4.0\") { id } }",
             json!({ "p": provider, "t": push_token }),
         )
         .await;

@@ -335,7 +335,7 @@ async fn a_token_moves_only_within_the_organisation_and_leaves_the_old_owners_pu
     let taken = app
         .graphql(
             Some(&app.other_admin()),
-            "mutation($t: String!) { registerDevice(provider: EXPO, token: $t, platform: \"ios\", environment: \"production\") { id } }",
+            "mutation($t: String!) { registerDevice(provider: EXPO, token: $t, platform: IOS, environment: \"production\") { id } }",
             json!({ "t": CLIENT1_PHONE }),
         )
         .await;

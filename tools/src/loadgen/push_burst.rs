@@ -186,7 +186,7 @@ impl Burst<'_> {
             self.api
                 .call(
                     Some(self.worker),
-                    "mutation($t: String!) { registerDevice(provider: EXPO, token: $t, platform: \"ios\", environment: \"production\") { id } }",
+                    "mutation($t: String!) { registerDevice(provider: EXPO, token: $t, platform: IOS, environment: \"production\") { id } }",
                     json!({ "t": token }),
                 )
                 .await?;
