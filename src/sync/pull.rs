@@ -22,11 +22,21 @@ pub const MAX_LIMIT: u64 = 1000;
 #[derive(Debug, Clone)]
 pub struct Pulled {
     /// The changes, in log order, one per entity.
-    pub changes: Vec<VisibleChange>,
+    pub changes: Vec<PulledChange>,
     /// Pass as `after` next time.
     pub cursor: String,
     /// More changes wait beyond this page.
     pub has_more: bool,
+}
+
+/// One entity's newest change as the caller sees it.
+#[derive(Debug, Clone)]
+pub struct PulledChange {
+    /// The change, its snapshot redacted for the caller.
+    pub change: VisibleChange,
+    /// The entity as stored at that version, for typed fields (which apply
+    /// the same rules field by field); `None` for tombstones.
+    pub raw: Option<serde_json::Value>,
 }
 
 /// Reads the changes after `after` that the caller may see.
@@ -67,16 +77,19 @@ pub async fn pull(
     let last_seq = rows.last().map_or(since, |r| r.seq);
     let view = View::of(db, principal).await?;
     let rows = visibility::with_before(db, rows, |row| view.needs_before(row)).await?;
-    let mut out: Vec<VisibleChange> = Vec::new();
+    let mut out: Vec<PulledChange> = Vec::new();
     for row in rows {
         for change in view.present(db, &row).await? {
             if !entity_types.is_empty() && !entity_types.contains(&change.entity_type) {
                 continue;
             }
             out.retain(|c| {
+                let c = &c.change;
                 !(c.entity_type == change.entity_type && c.entity_id == change.entity_id)
             });
-            out.push(change);
+            let own = !change.tombstone && change.entity_id == row.entity_id;
+            let raw = own.then(|| row.snapshot.clone());
+            out.push(PulledChange { change, raw });
         }
     }
     Ok(Pulled {

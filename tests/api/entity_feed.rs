@@ -134,7 +134,39 @@ async fn worker_statuses_have_the_workers_id(backend: Backend) {
     }
 }
 
+/// `syncPull` entries carry the typed entity beside the JSON snapshot,
+/// under the same field rules: a worker reads tasks, their own status and
+/// other users without their email.
+async fn sync_pull_entries_carry_the_typed_entity(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pull = "{ syncPull(entityTypes: [TASK, USER, WORKER_STATUS], limit: 1000) { changes { entityType entityId tombstone snapshot entity { __typename ... on Task { id progress } ... on User { id email } ... on WorkerStatus { id } } } } }";
+    let answer = app.query(&app.worker(1), pull).await;
+    let changes = answer.ok()["syncPull"]["changes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let me = app.demo.workers[0].to_string();
+    let mut kinds = std::collections::HashSet::new();
+    for change in &changes {
+        let entity = &change["entity"];
+        assert_eq!(entity["id"], change["entityId"], "{change}");
+        match change["entityType"].as_str().unwrap() {
+            "TASK" => {
+                assert_eq!(entity["__typename"], "Task");
+                assert_eq!(entity["progress"], change["snapshot"]["progress"]);
+            }
+            "USER" if entity["id"] == me.as_str() => assert!(entity["email"].is_string()),
+            "USER" => assert_eq!(entity["email"], Value::Null, "{change}"),
+            "WORKER_STATUS" => assert_eq!(entity["__typename"], "WorkerStatus"),
+            other => panic!("{other}"),
+        }
+        kinds.insert(change["entityType"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kinds.len(), 3, "tasks, users and a status: {kinds:?}");
+}
+
 crate::on_both_backends!(
+    sync_pull_entries_carry_the_typed_entity,
     one_entity_is_followed_until_its_tombstone,
     changed_by_shows_only_users_the_caller_may_see,
     worker_statuses_have_the_workers_id,

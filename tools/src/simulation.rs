@@ -33,11 +33,10 @@ use fieldsync::config::SyncSettings;
 use fieldsync::domain::operations::{Operation, Writer};
 use fieldsync::domain::task_rules::{self, TaskPatch};
 use fieldsync::domain::task_writes::TaskUpdate;
-use fieldsync::domain::visibility::VisibleChange;
 use fieldsync::domain::writes::{ConflictStrategy, Outcome, Written};
 use fieldsync::error::Result;
 use fieldsync::sync::batch::{self, BatchItem, BatchOutcome, ClockWindow, Push};
-use fieldsync::sync::pull;
+use fieldsync::sync::pull::{self, PulledChange};
 
 /// A writer of the simulation's own: nobody subscribes to its database.
 fn writer(db: &DatabaseConnection) -> Writer {
@@ -562,8 +561,8 @@ async fn catch_up(db: &DatabaseConnection, phone: &mut Phone, retention_days: u3
     }
 }
 
-fn apply_pulled(tasks: &mut HashMap<TaskId, Local>, changes: &[VisibleChange]) {
-    for change in changes {
+fn apply_pulled(tasks: &mut HashMap<TaskId, Local>, changes: &[PulledChange]) {
+    for PulledChange { change, .. } in changes {
         let id = TaskId::from(change.entity_id);
         match change
             .snapshot

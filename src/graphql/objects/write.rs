@@ -15,11 +15,12 @@ use super::worker::{TimeEntry, WorkerStatus};
 use super::{gid, user_ref};
 use crate::domain::facts::Facts;
 use crate::domain::merge::FieldConflict;
-use crate::domain::visibility::{self, VisibleChange};
+use crate::domain::visibility;
 use crate::domain::workers::{self, StatusView};
 use crate::domain::writes::{self, Outcome};
 use crate::graphql::context::ContextExt;
 use crate::graphql::json::{camel_keys, to_camel};
+use crate::sync::pull::PulledChange;
 
 /// An entity a write returns.
 #[derive(Union)]
@@ -299,45 +300,53 @@ impl SyncConflict {
 }
 
 /// One entity's latest state since the cursor.
-pub struct SyncChange(pub VisibleChange);
+pub struct SyncChange(pub PulledChange);
 
 #[Object]
 impl SyncChange {
     /// Kind of entity.
     async fn entity_type(&self) -> EntityType {
-        self.0.entity_type
+        self.0.change.entity_type
     }
     /// Its id.
     async fn entity_id(&self) -> ID {
-        gid(self.0.entity_id)
+        gid(self.0.change.entity_id)
     }
     /// Its version (0 for tombstones of entities that left your view).
     async fn version(&self) -> i32 {
-        self.0.version
+        self.0.change.version
     }
     /// The last thing that happened to it.
     async fn op(&self) -> ChangeOp {
-        self.0.op
+        self.0.change.op
     }
     /// Deleted, or no longer visible to you: remove it locally.
     async fn tombstone(&self) -> bool {
-        self.0.tombstone
+        self.0.change.tombstone
     }
     /// Who made the last change; `null` for the system, or where you may
     /// not see that user (the same rule as `users`).
     async fn changed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.actor {
+        match self.0.change.actor {
             Some(actor) => user_ref(ctx, actor).await,
             None => Ok(None),
         }
     }
     /// When.
     async fn changed_at(&self) -> DateTime<Utc> {
-        self.0.at
+        self.0.change.at
     }
     /// The entity as you may see it (camelCase fields); `null` for tombstones.
     async fn snapshot(&self) -> Option<Json<Value>> {
-        self.0.snapshot.clone().map(|s| Json(camel_keys(s)))
+        self.0.change.snapshot.clone().map(|s| Json(camel_keys(s)))
+    }
+    /// The same entity typed, for an app to write into its cache with its
+    /// own fragments (your role's field rules apply); `null` for tombstones.
+    async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<VersionedEntity>> {
+        match &self.0.raw {
+            Some(raw) => entity_of(ctx, self.0.change.entity_type, raw.clone()).await,
+            None => Ok(None),
+        }
     }
 }
 
