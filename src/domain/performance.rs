@@ -1,12 +1,14 @@
 //! Derived performance figures of a worker over a period.
 
 use chrono::{DateTime, Utc};
-use entity::enums::TaskStatus;
-use entity::ids::UserId;
-use entity::task;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use entity::enums::{Role, TaskStatus};
+use entity::ids::{BuildingId, OrganizationId, UserId};
+use entity::{building_worker, task, user};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
 
-use super::workers;
+use super::{buildings, workers};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 
@@ -37,28 +39,99 @@ pub async fn worker_metrics(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<WorkerMetrics> {
+    check_period(from, to)?;
+    let worker = workers::readable_worker(db, principal, worker_id).await?;
+    let mut team = measure(db, principal.org_id, &[worker.id], from, to).await?;
+    Ok(team.remove(0))
+}
+
+/// The metrics of every active worker of the organisation, or of those
+/// assigned to one building, in name order (administrators only): two
+/// queries whatever the size of the team.
+pub async fn team_metrics(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    building: Option<BuildingId>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<WorkerMetrics>> {
+    check_period(from, to)?;
+    if !principal.is_admin() {
+        return Err(Error::forbidden(
+            "only administrators may read a team's figures",
+        ));
+    }
+    let mut select = user::Entity::find()
+        .filter(user::Column::OrgId.eq(principal.org_id))
+        .filter(user::Column::Role.eq(Role::Worker))
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::DeletedAt.is_null());
+    if let Some(building) = building {
+        buildings::get(db, principal, building).await?;
+        let crew = building_worker::Entity::find()
+            .select_only()
+            .column(building_worker::Column::WorkerId)
+            .filter(building_worker::Column::BuildingId.eq(building))
+            .into_query();
+        select = select.filter(user::Column::Id.in_subquery(crew));
+    }
+    let team: Vec<UserId> = select
+        .order_by_asc(user::Column::Name)
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    measure(db, principal.org_id, &team, from, to).await
+}
+
+fn check_period(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<()> {
     if from >= to {
         return Err(Error::bad_input("`from` must be before `to`"));
     }
-    let worker = workers::readable_worker(db, principal, worker_id).await?;
+    Ok(())
+}
+
+/// The figures of `team` (in that order), from one read of their completed
+/// tasks and one of their time entries.
+async fn measure(
+    db: &impl ConnectionTrait,
+    org: OrganizationId,
+    team: &[UserId],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<WorkerMetrics>> {
+    if team.is_empty() {
+        return Ok(Vec::new());
+    }
     let completed = task::Entity::find()
-        .filter(task::Column::OrgId.eq(worker.org_id))
-        .filter(task::Column::AssigneeId.eq(worker.id))
+        .filter(task::Column::OrgId.eq(org))
+        .filter(task::Column::AssigneeId.is_in(team.iter().copied()))
         .filter(task::Column::Status.eq(TaskStatus::Completed))
         .filter(task::Column::DeletedAt.is_null())
         .filter(task::Column::CompletedAt.gte(from))
         .filter(task::Column::CompletedAt.lt(to))
         .all(db)
         .await?;
-    let entries = workers::entries_overlapping(db, &worker, from, to).await?;
-    Ok(compute(
-        worker_id,
-        from,
-        to,
-        &completed,
-        &entries,
-        Utc::now(),
-    ))
+    let entries = workers::entries_overlapping(db, org, team, from, to).await?;
+    let now = Utc::now();
+    Ok(team
+        .iter()
+        .map(|worker| {
+            let done: Vec<task::Model> = completed
+                .iter()
+                .filter(|t| t.assignee_id == Some(*worker))
+                .cloned()
+                .collect();
+            let worked: Vec<entity::time_entry::Model> = entries
+                .iter()
+                .filter(|e| e.worker_id == *worker)
+                .cloned()
+                .collect();
+            compute(*worker, from, to, &done, &worked, now)
+        })
+        .collect())
 }
 
 /// The arithmetic, separate from the queries so it can be tested alone.

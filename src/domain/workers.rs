@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
-use entity::ids::{BuildingId, UserId};
+use entity::ids::{BuildingId, OrganizationId, UserId};
 use entity::{time_entry, user, worker_status};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -164,13 +164,14 @@ pub async fn readable_worker(
 /// Fetches the time entries overlapping a period, for metrics.
 pub async fn entries_overlapping(
     db: &impl ConnectionTrait,
-    worker: &user::Model,
+    org: OrganizationId,
+    workers: &[UserId],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<time_entry::Model>> {
     Ok(time_entry::Entity::find()
-        .filter(time_entry::Column::OrgId.eq(worker.org_id))
-        .filter(time_entry::Column::WorkerId.eq(worker.id))
+        .filter(time_entry::Column::OrgId.eq(org))
+        .filter(time_entry::Column::WorkerId.is_in(workers.iter().copied()))
         .filter(time_entry::Column::ClockInAt.lt(to))
         .filter(
             Condition::any()

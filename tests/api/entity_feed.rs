@@ -165,7 +165,62 @@ async fn sync_pull_entries_carry_the_typed_entity(backend: Backend) {
     assert_eq!(kinds.len(), 3, "tasks, users and a status: {kinds:?}");
 }
 
+/// The team view agrees with each worker's own figures, a building's crew
+/// is a subset of it, and only administrators read it.
+async fn team_metrics_agree_with_each_workers_figures(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let period = json!({ "from": "2020-01-01T00:00:00Z", "to": "2099-01-01T00:00:00Z" });
+    let fields = "worker { id } tasksCompleted averageCompletionSeconds onTimeRate hoursWorked";
+    let team = app
+        .graphql(
+            Some(&app.admin()),
+            &format!("query($from: DateTime!, $to: DateTime!, $b: ID) {{ teamMetrics(from: $from, to: $to, buildingId: $b) {{ {fields} }} }}"),
+            period.clone(),
+        )
+        .await;
+    let team = team.ok()["teamMetrics"].as_array().unwrap().clone();
+    assert_eq!(team.len(), app.demo.workers.len(), "{team:?}");
+    assert!(
+        team.iter()
+            .any(|m| m["hoursWorked"].as_f64().unwrap() > 0.0)
+    );
+    for figures in &team {
+        let own = app
+            .graphql(
+                Some(&app.admin()),
+                &format!("query($w: ID!, $from: DateTime!, $to: DateTime!) {{ workerMetrics(workerId: $w, from: $from, to: $to) {{ {fields} }} }}"),
+                json!({ "w": figures["worker"]["id"], "from": period["from"], "to": period["to"] }),
+            )
+            .await;
+        let own = &own.ok()["workerMetrics"];
+        for field in ["tasksCompleted", "averageCompletionSeconds", "onTimeRate"] {
+            assert_eq!(figures[field], own[field], "{field}");
+        }
+        // An open entry counts up to now, read a moment apart.
+        let hours = (
+            figures["hoursWorked"].as_f64().unwrap(),
+            own["hoursWorked"].as_f64().unwrap(),
+        );
+        assert!((hours.0 - hours.1).abs() < 0.01, "{hours:?}");
+    }
+    let crew_query = format!(
+        "query($from: DateTime!, $to: DateTime!, $b: ID) {{ teamMetrics(from: $from, to: $to, buildingId: $b) {{ {fields} }} }}"
+    );
+    let mut crew_vars = period.clone();
+    crew_vars["b"] = json!(app.demo.buildings[0].to_string());
+    let crew = app
+        .graphql(Some(&app.admin()), &crew_query, crew_vars.clone())
+        .await;
+    let crew = crew.ok()["teamMetrics"].as_array().unwrap().clone();
+    assert!(!crew.is_empty() && crew.len() < team.len(), "{crew:?}");
+    let refused = app
+        .graphql(Some(&app.worker(1)), &crew_query, crew_vars)
+        .await;
+    assert_eq!(refused.error_code(), Some("FORBIDDEN"));
+}
+
 crate::on_both_backends!(
+    team_metrics_agree_with_each_workers_figures,
     sync_pull_entries_carry_the_typed_entity,
     one_entity_is_followed_until_its_tombstone,
     changed_by_shows_only_users_the_caller_may_see,

@@ -303,6 +303,25 @@ impl ReadQuery {
         Ok(connection)
     }
 
+    /// The performance of every active worker over `[from, to)`, or of the
+    /// workers assigned to one building, in name order (administrators):
+    /// a team view, read in two queries whatever its size.
+    async fn team_metrics(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        building_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<WorkerMetrics>> {
+        let state = ctx.state()?;
+        let building = building_id
+            .map(|id| parse_id(&id, "building"))
+            .transpose()?;
+        let team =
+            performance::team_metrics(&state.db, ctx.principal()?, building, from, to).await?;
+        Ok(team.into_iter().map(WorkerMetrics).collect())
+    }
+
     /// A worker's performance over `[from, to)` (administrators, or the worker).
     async fn worker_metrics(
         &self,
