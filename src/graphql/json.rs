@@ -34,6 +34,29 @@ pub fn to_snake(name: &str) -> String {
     out
 }
 
+/// The GraphQL fields of an entity's type that stored fields show up in,
+/// each once, in order: a reference (`building_id`) is its object field
+/// (`building`), a location's parts are `location` (or a time entry's
+/// `clockInLocation` / `clockOutLocation`); the organisation and the soft
+/// deletion (a tombstone says it) are not fields of any type.
+pub fn graphql_fields(stored: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(stored.len());
+    for name in stored {
+        let field = match name.as_str() {
+            "org_id" | "deleted_at" => continue,
+            "latitude" | "longitude" | "accuracy_m" | "location_at" => "location".to_owned(),
+            "clock_in_latitude" | "clock_in_longitude" => "clockInLocation".to_owned(),
+            "clock_out_latitude" | "clock_out_longitude" => "clockOutLocation".to_owned(),
+            "entity_id" => "entityId".to_owned(),
+            other => to_camel(other.strip_suffix("_id").unwrap_or(other)),
+        };
+        if !out.contains(&field) {
+            out.push(field);
+        }
+    }
+    out
+}
+
 /// A snapshot with camelCase top-level keys.
 pub fn camel_keys(value: Value) -> Value {
     match value {

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use super::context::ContextExt;
 use super::inputs::parse_opt;
-use super::json::{camel_keys, to_camel};
+use super::json::{camel_keys, graphql_fields};
 use super::objects::user::User;
 use super::objects::write::{VersionedEntity, entity_of};
 use super::objects::{gid, user_ref};
@@ -53,14 +53,11 @@ impl ChangeEvent {
     async fn version(&self) -> i32 {
         self.0.change.version
     }
-    /// Fields the change touched (GraphQL names).
+    /// The fields of the entity's GraphQL type the change touched (a
+    /// reference is its object field, `building`; a location's parts are
+    /// `location`).
     async fn changed_fields(&self) -> Vec<String> {
-        self.0
-            .change
-            .changed_fields
-            .iter()
-            .map(|f| to_camel(f))
-            .collect()
+        graphql_fields(&self.0.change.changed_fields)
     }
     /// Who made the change; `null` for the system, or where you may not see
     /// that user (the same rule as `users`).

@@ -219,7 +219,73 @@ async fn team_metrics_agree_with_each_workers_figures(backend: Backend) {
     assert_eq!(refused.error_code(), Some("FORBIDDEN"));
 }
 
+/// Every stored field an event or a history entry can name maps to a field
+/// of the entity's GraphQL type: the creation rows of every kind (whose
+/// changed fields are all their fields) read through `graphql_fields` name
+/// only fields that introspection lists.
+async fn changed_fields_are_fields_of_the_graphql_type(backend: Backend) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = spawn_app(backend).await;
+    // A conflict, so that kind has a row too.
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    let stale = "mutation($id: ID!) { updateTask(id: $id, expectedVersion: 1, patch: { description: \"x\" }) { outcome } }";
+    app.graphql(Some(&app.admin()), PROGRESS, json!({ "id": task, "p": 3 }))
+        .await
+        .ok();
+    app.graphql(
+        Some(&app.admin()),
+        "mutation($id: ID!) { updateTask(id: $id, patch: { description: \"y\" }) { outcome } }",
+        json!({ "id": task }),
+    )
+    .await
+    .ok();
+    app.graphql(Some(&app.admin()), stale, json!({ "id": task }))
+        .await
+        .ok();
+    let kinds = [
+        ("TASK", "Task"),
+        ("TIME_ENTRY", "TimeEntry"),
+        ("WORKER_STATUS", "WorkerStatus"),
+        ("USER", "User"),
+        ("BUILDING", "Building"),
+        ("VIOLATION", "Violation"),
+        ("INSPECTION", "Inspection"),
+        ("COMPLIANCE_ALERT", "ComplianceAlert"),
+        ("SYNC_CONFLICT", "SyncConflict"),
+    ];
+    for (kind, type_name) in kinds {
+        let entity_type: entity::enums::EntityType = serde_json::from_value(json!(kind)).unwrap();
+        let row = entity::change::Entity::find()
+            .filter(entity::change::Column::OrgId.eq(app.demo.org_id))
+            .filter(entity::change::Column::EntityType.eq(entity_type))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("a {kind} row"));
+        let stored: Vec<String> = row.snapshot.as_object().unwrap().keys().cloned().collect();
+        let introspected = app
+            .query(
+                &app.admin(),
+                &format!("{{ __type(name: \"{type_name}\") {{ fields {{ name }} }} }}"),
+            )
+            .await;
+        let fields: Vec<String> = introspected.ok()["__type"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect();
+        for name in fieldsync::graphql::json::graphql_fields(&stored) {
+            assert!(
+                fields.contains(&name),
+                "{type_name} has no field `{name}` (from {stored:?})"
+            );
+        }
+    }
+}
+
 crate::on_both_backends!(
+    changed_fields_are_fields_of_the_graphql_type,
     team_metrics_agree_with_each_workers_figures,
     sync_pull_entries_carry_the_typed_entity,
     one_entity_is_followed_until_its_tombstone,

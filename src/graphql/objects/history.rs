@@ -6,7 +6,7 @@ use entity::enums::ChangeOp;
 use serde_json::Value;
 
 use crate::domain::history::Version;
-use crate::graphql::json::{camel_keys, to_camel};
+use crate::graphql::json::{camel_keys, graphql_fields};
 use crate::graphql::objects::user::User;
 use crate::graphql::objects::user_ref;
 
@@ -23,9 +23,10 @@ impl EntityVersion {
     async fn op(&self) -> ChangeOp {
         self.0.op
     }
-    /// The fields this version changed (camelCase; every field for a creation).
+    /// The fields of the entity's GraphQL type this version changed (as
+    /// on change events; every field for a creation).
     async fn changed_fields(&self) -> Vec<String> {
-        self.0.changed_fields.iter().map(|f| to_camel(f)).collect()
+        graphql_fields(&self.0.changed_fields)
     }
     /// Who made it; `null` for the system, or where you may not see that user.
     async fn changed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {

@@ -162,4 +162,12 @@ impl TimeEntry {
     async fn version(&self) -> i32 {
         self.entry.version
     }
+    /// When it was recorded.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.entry.created_at
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.entry.updated_at
+    }
 }
