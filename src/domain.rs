@@ -20,6 +20,7 @@ pub mod devices;
 pub mod facts;
 pub mod history;
 pub mod idempotency;
+pub mod lookup;
 pub mod merge;
 pub mod notifications;
 pub mod operations;

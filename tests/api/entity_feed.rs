@@ -284,7 +284,86 @@ async fn changed_fields_are_fields_of_the_graphql_type(backend: Backend) {
     }
 }
 
+/// `node(id:)` finds any kind by its id alone, as the caller's reads show
+/// it, and nothing they may not see.
+async fn node_finds_any_entity_the_caller_may_see(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let node = "query($id: ID!) { node(id: $id) { __typename id ... on Task { title } ... on User { email } } }";
+    let find = |token: String, id: String| {
+        let app = &app;
+        async move {
+            let answer = app.graphql(Some(&token), node, json!({ "id": id })).await;
+            answer.ok()["node"].clone()
+        }
+    };
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    let found = find(app.admin(), task.clone()).await;
+    assert_eq!(
+        (found["__typename"].as_str(), found["id"].as_str()),
+        (Some("Task"), Some(task.as_str()))
+    );
+    assert!(found["title"].is_string());
+    // A client of the building sees it; the other organisation does not.
+    assert_eq!(find(app.client(1), task.clone()).await["id"], task.as_str());
+    assert_eq!(find(app.other_admin(), task.clone()).await, Value::Null);
+    // A violation and a worker (whose status shares the id: the user).
+    let violation = app
+        .query(
+            &app.admin(),
+            "{ violations(first: 1) { edges { node { id } } } }",
+        )
+        .await
+        .nodes("violations")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        find(app.admin(), violation).await["__typename"],
+        "Violation"
+    );
+    let worker = app.demo.workers[0].to_string();
+    let user = find(app.admin(), worker.clone()).await;
+    assert_eq!(user["__typename"], "User");
+    assert!(user["email"].is_string(), "the admin reads emails");
+    assert_eq!(
+        find(app.worker(2), worker).await["email"],
+        Value::Null,
+        "a worker does not"
+    );
+    // A time entry is its worker's and the admins'.
+    let entries = app
+        .graphql(
+            Some(&app.admin()),
+            "query($w: ID!) { timeEntries(workerId: $w, first: 1) { edges { node { id } } } }",
+            json!({ "w": app.demo.workers[0].to_string() }),
+        )
+        .await;
+    let entry = entries.nodes("timeEntries")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        find(app.worker(1), entry.clone()).await["__typename"],
+        "TimeEntry"
+    );
+    assert_eq!(find(app.worker(2), entry).await, Value::Null);
+    // A deleted task is gone; a malformed id is refused.
+    app.graphql(
+        Some(&app.admin()),
+        "mutation($id: ID!) { deleteTask(id: $id) { outcome } }",
+        json!({ "id": task }),
+    )
+    .await
+    .ok();
+    assert_eq!(find(app.admin(), task).await, Value::Null);
+    let bad = app
+        .graphql(Some(&app.admin()), node, json!({ "id": "nope" }))
+        .await;
+    assert_eq!(bad.error_code(), Some("BAD_USER_INPUT"));
+}
+
 crate::on_both_backends!(
+    node_finds_any_entity_the_caller_may_see,
     changed_fields_are_fields_of_the_graphql_type,
     team_metrics_agree_with_each_workers_figures,
     sync_pull_entries_carry_the_typed_entity,

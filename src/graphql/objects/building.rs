@@ -13,7 +13,7 @@ pub struct Building(pub building::Model);
 #[Object]
 impl Building {
     /// Unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.0.id)
     }
     /// Display name.

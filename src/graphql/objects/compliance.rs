@@ -15,7 +15,7 @@ pub struct Violation(pub violation::Model);
 #[Object]
 impl Violation {
     /// Unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.0.id)
     }
     /// The building it was issued against.
@@ -78,7 +78,7 @@ pub struct Inspection(pub inspection::Model);
 #[Object]
 impl Inspection {
     /// Unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.0.id)
     }
     /// The building inspected.
@@ -129,7 +129,7 @@ pub struct ComplianceAlert(pub compliance_alert::Model);
 #[Object]
 impl ComplianceAlert {
     /// Unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.0.id)
     }
     /// The building concerned.

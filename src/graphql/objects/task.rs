@@ -15,7 +15,7 @@ pub struct Task(pub task::Model);
 #[Object]
 impl Task {
     /// Unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.0.id)
     }
     /// The building the work is in.

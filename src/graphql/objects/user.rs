@@ -38,7 +38,7 @@ impl From<user::Model> for User {
 #[Object]
 impl User {
     /// Unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.model.id)
     }
     /// Sign-in address; `null` unless you are this user or an administrator.

@@ -57,7 +57,7 @@ impl WorkerStatus {
     /// The worker's id: a worker has one status, so it is the status's id
     /// too (Apollo's cache keys it as `WorkerStatus:<id>`, apart from the
     /// `User`). Change events of a status carry the same `entityId`.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.0.worker.id)
     }
     /// The worker.
@@ -107,7 +107,7 @@ pub struct TimeEntry {
 #[Object]
 impl TimeEntry {
     /// Unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.entry.id)
     }
     /// The worker.

@@ -1,6 +1,6 @@
 //! Results of writes and sync: `WriteResult`, conflicts, pulled changes.
 
-use async_graphql::{Context, ID, Json, Object, SimpleObject, Union};
+use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use entity::enums::{ChangeOp, EntityType, SyncConflictStatus};
 use entity::{building, compliance_alert, inspection, violation};
@@ -43,6 +43,46 @@ pub enum VersionedEntity {
     ComplianceAlert(ComplianceAlert),
     /// A conflict left to resolve.
     SyncConflict(SyncConflict),
+}
+
+/// An entity `node(id:)` finds: every kind with an id of its own (a
+/// worker's status shares its worker's id, so it is reached as the user).
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Unique across every kind of entity."))]
+pub enum Node {
+    /// A task.
+    Task(Task),
+    /// A clock-in to clock-out span.
+    TimeEntry(TimeEntry),
+    /// A user.
+    User(User),
+    /// A building.
+    Building(Building),
+    /// A building code violation.
+    Violation(Violation),
+    /// An inspection.
+    Inspection(Inspection),
+    /// A compliance alert.
+    ComplianceAlert(ComplianceAlert),
+    /// A conflict left to resolve.
+    SyncConflict(SyncConflict),
+}
+
+impl Node {
+    /// The node of an entity, if its kind is one.
+    pub fn of(entity: VersionedEntity) -> Option<Self> {
+        Some(match entity {
+            VersionedEntity::Task(t) => Node::Task(t),
+            VersionedEntity::TimeEntry(e) => Node::TimeEntry(e),
+            VersionedEntity::User(u) => Node::User(u),
+            VersionedEntity::Building(b) => Node::Building(b),
+            VersionedEntity::Violation(v) => Node::Violation(v),
+            VersionedEntity::Inspection(i) => Node::Inspection(i),
+            VersionedEntity::ComplianceAlert(a) => Node::ComplianceAlert(a),
+            VersionedEntity::SyncConflict(c) => Node::SyncConflict(c),
+            VersionedEntity::WorkerStatus(_) => return None,
+        })
+    }
 }
 
 /// A field in dispute.
@@ -242,7 +282,7 @@ pub struct SyncConflict(pub sync_conflict::Model);
 #[Object]
 impl SyncConflict {
     /// Unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         gid(self.0.id)
     }
     /// 1 while open; 2 once resolved or closed.

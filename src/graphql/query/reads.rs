@@ -8,7 +8,7 @@ use entity::enums::{EntityType, Role};
 
 use crate::changelog;
 use crate::domain::{
-    buildings, compliance, history, organizations, performance, tasks, users, workers,
+    buildings, compliance, history, lookup, organizations, performance, tasks, users, workers,
 };
 use crate::error::Error;
 use crate::graphql::connection::{IdConnection, SyncPosition, from_page};
@@ -25,6 +25,7 @@ use crate::graphql::objects::performance::WorkerMetrics;
 use crate::graphql::objects::task::Task;
 use crate::graphql::objects::user::User;
 use crate::graphql::objects::worker::{TimeEntry, WorkerStatus, WorkerStatusList};
+use crate::graphql::objects::write::{Node, entity_of};
 
 /// Entity reads, each scoped to what the caller's role may see.
 #[derive(Default)]
@@ -273,6 +274,22 @@ impl ReadQuery {
             |a| a.id.into_uuid(),
             ComplianceAlert,
         ))
+    }
+
+    /// Any entity by its id (Relay's global lookup), as your reads show it;
+    /// `null` when there is none you may see. A worker's status shares the
+    /// worker's id, which finds the `User`.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        let state = ctx.state()?;
+        let id = uuid::Uuid::parse_str(id.as_str())
+            .map_err(|_| Error::bad_input(format!("`{}` is not a valid id", id.as_str())))?;
+        let Some((entity_type, snapshot)) = lookup::find(&state.db, ctx.principal()?, id).await?
+        else {
+            return Ok(None);
+        };
+        Ok(entity_of(ctx, entity_type, snapshot)
+            .await?
+            .and_then(Node::of))
     }
 
     /// The versions of an entity, newest first: who changed it, when,
