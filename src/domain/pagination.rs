@@ -2,8 +2,11 @@
 //! ordering by id is stable and a cursor is just the last id seen.
 
 use base64::Engine;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait as _, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 use uuid::Uuid;
 
@@ -27,7 +30,7 @@ impl PageRequest {
     /// The page size asked for, or `BAD_USER_INPUT` beyond the maximum.
     pub fn size(&self) -> Result<u64> {
         match self.first {
-            None => Ok(DEFAULT_PAGE_SIZE.min(self.max_page_size)),
+            None => Ok(Ord::min(DEFAULT_PAGE_SIZE, self.max_page_size)),
             Some(n) if n >= 0 && (n as u64) <= self.max_page_size => Ok(n as u64),
             Some(_) => Err(Error::bad_input(format!(
                 "`first` must be between 0 and {}",
@@ -82,4 +85,135 @@ pub async fn paginate<E: EntityTrait>(
         has_next_page,
         has_previous_page: request.after.is_some(),
     })
+}
+
+/// A value of a sort key, as a cursor keeps it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum KeyValue {
+    /// A rank or a number.
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// A time.
+    Time(DateTime<Utc>),
+}
+
+impl KeyValue {
+    fn sql(&self) -> sea_orm::Value {
+        match self {
+            KeyValue::Int(n) => (*n).into(),
+            KeyValue::Text(s) => s.clone().into(),
+            KeyValue::Time(t) => (*t).into(),
+        }
+    }
+}
+
+/// An order other than creation: a key as SQL and as read from a row,
+/// ascending or descending, NULLs last, the id breaking ties (so a cursor,
+/// the key and id of the last row, stays valid as rows come and go).
+pub struct SortKey<M> {
+    /// The key as SQL.
+    pub expr: SimpleExpr,
+    /// The key of a row (`None` for NULL).
+    pub of: fn(&M) -> Option<KeyValue>,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// Where a sorted page resumes: the last row's key and id.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SortCursor {
+    key: Option<KeyValue>,
+    id: Uuid,
+}
+
+impl<M> SortKey<M> {
+    /// The cursor of a row of a page sorted by this key.
+    pub fn cursor(&self, row: &M, id: Uuid) -> String {
+        let cursor = SortCursor {
+            key: (self.of)(row),
+            id,
+        };
+        let json = serde_json::to_vec(&cursor).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+}
+
+/// [`paginate`] in the order of `key`.
+pub async fn paginate_sorted<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    id_column: E::Column,
+    key: &SortKey<E::Model>,
+    request: &PageRequest,
+) -> Result<Page<E::Model>> {
+    let size = request.size()?;
+    let direction = if key.descending {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
+    let null = || Expr::expr(key.expr.clone()).is_null();
+    let mut select = select
+        .order_by(null(), sea_orm::Order::Asc)
+        .order_by(key.expr.clone(), direction)
+        .order_by_asc(id_column);
+    if let Some(after) = &request.after {
+        let cursor: SortCursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(after)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or_else(|| Error::bad_input("`after` is not a cursor of this order"))?;
+        let later_id = Expr::col(id_column).gt(cursor.id);
+        let condition = match &cursor.key {
+            None => Condition::all().add(null()).add(later_id),
+            Some(value) => {
+                let expr = || Expr::expr(key.expr.clone());
+                let beyond = if key.descending {
+                    expr().lt(value.sql())
+                } else {
+                    expr().gt(value.sql())
+                };
+                Condition::any()
+                    .add(beyond)
+                    .add(Condition::all().add(expr().eq(value.sql())).add(later_id))
+                    .add(null())
+            }
+        };
+        select = select.filter(condition);
+    }
+    let mut items = select.limit(size + 1).all(db).await?;
+    let has_next_page = items.len() as u64 > size;
+    items.truncate(size as usize);
+    Ok(Page {
+        items,
+        has_next_page,
+        has_previous_page: request.after.is_some(),
+    })
+}
+
+/// A sort key that ranks an enum column by the order of `ranked` (its
+/// stored names, as serde writes them), and the same rank of a row.
+pub fn ranked<C: ColumnTrait, V: serde::Serialize + PartialEq>(
+    column: C,
+    ranked: &[V],
+) -> SimpleExpr {
+    let mut case = sea_orm::sea_query::CaseStatement::new();
+    for (rank, value) in ranked.iter().enumerate() {
+        let stored = serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        case = case.case(Expr::col(column).eq(stored), rank as i64);
+    }
+    case.finally(ranked.len() as i64).into()
+}
+
+/// The rank of `value` in `ranked` (as [`ranked`] computes it in SQL).
+pub fn rank_of<V: PartialEq>(ranked: &[V], value: &V) -> Option<KeyValue> {
+    let rank = ranked
+        .iter()
+        .position(|v| v == value)
+        .unwrap_or(ranked.len());
+    Some(KeyValue::Int(rank as i64))
 }

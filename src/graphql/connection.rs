@@ -21,12 +21,22 @@ pub struct SyncPosition {
     pub sync_cursor: String,
 }
 
-/// Builds a connection from a page, its ids, a node constructor and the
-/// connection's own fields.
+/// Builds a connection from a page in creation order, its ids, a node
+/// constructor and the connection's own fields.
 pub fn from_page<M, N: OutputType, F: ObjectType>(
     page: Page<M>,
     fields: F,
     id: impl Fn(&M) -> Uuid,
+    node: impl Fn(M) -> N,
+) -> IdConnection<N, F> {
+    from_page_by(page, fields, |item| encode_cursor(id(item)), node)
+}
+
+/// [`from_page`] for any order: `cursor` gives each item's cursor.
+pub fn from_page_by<M, N: OutputType, F: ObjectType>(
+    page: Page<M>,
+    fields: F,
+    cursor: impl Fn(&M) -> String,
     node: impl Fn(M) -> N,
 ) -> IdConnection<N, F> {
     let mut connection =
@@ -34,7 +44,7 @@ pub fn from_page<M, N: OutputType, F: ObjectType>(
     connection.edges.extend(
         page.items
             .into_iter()
-            .map(|item| Edge::new(encode_cursor(id(&item)), node(item))),
+            .map(|item| Edge::new(cursor(&item), node(item))),
     );
     connection
 }

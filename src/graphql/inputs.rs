@@ -11,7 +11,7 @@ use entity::enums::{
 
 use crate::domain::compliance::{AlertFilter, InspectionFilter, ViolationFilter};
 use crate::domain::conflicts::ConflictFilter;
-use crate::domain::tasks::TaskFilter;
+use crate::domain::tasks::{TaskFilter, TaskOrder, TaskOrderField};
 use crate::error::Error;
 
 /// Parses a GraphQL `ID` into a typed id, or `BAD_USER_INPUT`.
@@ -159,5 +159,35 @@ impl TryFrom<SyncConflictFilterInput> for ConflictFilter {
             entity_id,
             status: input.status,
         })
+    }
+}
+
+/// Which way a list runs.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// The order of `tasks`: a field, then creation (the tie-break keeps
+/// cursors valid as tasks change).
+#[derive(InputObject)]
+pub struct TaskOrderInput {
+    /// By what.
+    pub field: TaskOrderField,
+    /// Which way (ASC by default).
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl From<TaskOrderInput> for TaskOrder {
+    fn from(input: TaskOrderInput) -> Self {
+        TaskOrder {
+            field: input.field,
+            descending: input.direction == OrderDirection::Desc,
+        }
     }
 }

@@ -17,6 +17,7 @@ mod history;
 mod http;
 mod layers;
 mod loadgen;
+mod ordering;
 mod privacy;
 mod push;
 mod queues;

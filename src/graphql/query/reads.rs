@@ -7,15 +7,17 @@ use chrono::{DateTime, Utc};
 use entity::enums::{EntityType, Role};
 
 use crate::changelog;
+use crate::domain::pagination::encode_cursor;
+use crate::domain::tasks::TaskOrder;
 use crate::domain::{
     buildings, compliance, history, lookup, organizations, performance, tasks, users, workers,
 };
 use crate::error::Error;
-use crate::graphql::connection::{IdConnection, SyncPosition, from_page};
+use crate::graphql::connection::{IdConnection, SyncPosition, from_page, from_page_by};
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs::{
-    ComplianceAlertFilterInput, InspectionFilterInput, TaskFilterInput, ViolationFilterInput,
-    parse_id,
+    ComplianceAlertFilterInput, InspectionFilterInput, TaskFilterInput, TaskOrderInput,
+    ViolationFilterInput, parse_id,
 };
 use crate::graphql::objects::building::Building;
 use crate::graphql::objects::compliance::{ComplianceAlert, Inspection, Violation};
@@ -77,25 +79,31 @@ impl ReadQuery {
         )))
     }
 
-    /// Tasks you may see, in creation order.
+    /// Tasks you may see, in creation order or `orderBy`.
     async fn tasks(
         &self,
         ctx: &Context<'_>,
         filter: Option<TaskFilterInput>,
+        order_by: Option<TaskOrderInput>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<Task>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
+        let key = order_by.and_then(|order| TaskOrder::from(order).key());
         let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
         let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
-            tasks::list(db, principal, &filter, &page).await
+            tasks::list(db, principal, &filter, key.as_ref(), &page).await
         })
         .await?;
-        Ok(from_page(
+        let cursor = |t: &entity::task::Model| match &key {
+            Some(key) => key.cursor(t, t.id.into_uuid()),
+            None => encode_cursor(t.id.into_uuid()),
+        };
+        Ok(from_page_by(
             page,
             SyncPosition { sync_cursor },
-            |t| t.id.into_uuid(),
+            cursor,
             Task,
         ))
     }
