@@ -24,6 +24,7 @@ pub mod lookup;
 pub mod merge;
 pub mod notifications;
 pub mod operations;
+pub mod orders;
 pub mod organizations;
 pub mod pagination;
 pub mod performance;

@@ -8,7 +8,7 @@ use entity::ids::BuildingId;
 use entity::{compliance_alert, inspection, violation};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 
-use super::pagination::{Page, PageRequest, paginate};
+use super::pagination::{Page, PageRequest, SortKey, paginate_in};
 use super::scope::{BuildingScope, in_org};
 use crate::auth::Principal;
 use crate::error::Result;
@@ -53,6 +53,7 @@ pub async fn violations(
     db: &impl ConnectionTrait,
     principal: &Principal,
     filter: &ViolationFilter,
+    order: Option<&SortKey<violation::Model>>,
     page: &PageRequest,
 ) -> Result<Page<violation::Model>> {
     let scope = BuildingScope::of(db, principal).await?;
@@ -67,7 +68,7 @@ pub async fn violations(
     if let Some(severity) = filter.severity {
         select = select.filter(violation::Column::Severity.eq(severity));
     }
-    paginate(db, select, violation::Column::Id, page).await
+    paginate_in(db, select, violation::Column::Id, order, page).await
 }
 
 /// A page of visible inspections.
@@ -75,6 +76,7 @@ pub async fn inspections(
     db: &impl ConnectionTrait,
     principal: &Principal,
     filter: &InspectionFilter,
+    order: Option<&SortKey<inspection::Model>>,
     page: &PageRequest,
 ) -> Result<Page<inspection::Model>> {
     let scope = BuildingScope::of(db, principal).await?;
@@ -92,7 +94,7 @@ pub async fn inspections(
     if let Some(before) = filter.scheduled_before {
         select = select.filter(inspection::Column::ScheduledFor.lt(before));
     }
-    paginate(db, select, inspection::Column::Id, page).await
+    paginate_in(db, select, inspection::Column::Id, order, page).await
 }
 
 /// A page of visible compliance alerts.
@@ -100,6 +102,7 @@ pub async fn alerts(
     db: &impl ConnectionTrait,
     principal: &Principal,
     filter: &AlertFilter,
+    order: Option<&SortKey<compliance_alert::Model>>,
     page: &PageRequest,
 ) -> Result<Page<compliance_alert::Model>> {
     let scope = BuildingScope::of(db, principal).await?;
@@ -118,5 +121,5 @@ pub async fn alerts(
     if let Some(severity) = filter.severity {
         select = select.filter(compliance_alert::Column::Severity.eq(severity));
     }
-    paginate(db, select, compliance_alert::Column::Id, page).await
+    paginate_in(db, select, compliance_alert::Column::Id, order, page).await
 }

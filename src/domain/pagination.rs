@@ -192,9 +192,23 @@ pub async fn paginate_sorted<E: EntityTrait>(
     })
 }
 
-/// A sort key that ranks an enum column by the order of `ranked` (its
-/// stored names, as serde writes them), and the same rank of a row.
-pub fn ranked<C: ColumnTrait, V: serde::Serialize + PartialEq>(
+/// A key that ranks an enum column by the order of `ranked`.
+pub fn rank_key<C: ColumnTrait, M, V: serde::Serialize + PartialEq>(
+    column: C,
+    ranked: &[V],
+    of: fn(&M) -> Option<KeyValue>,
+    descending: bool,
+) -> SortKey<M> {
+    SortKey {
+        expr: rank_expr(column, ranked),
+        of,
+        descending,
+    }
+}
+
+/// SQL ranking an enum column by the order of `ranked` (its stored names,
+/// as serde writes them).
+fn rank_expr<C: ColumnTrait, V: serde::Serialize + PartialEq>(
     column: C,
     ranked: &[V],
 ) -> SimpleExpr {
@@ -209,11 +223,55 @@ pub fn ranked<C: ColumnTrait, V: serde::Serialize + PartialEq>(
     case.finally(ranked.len() as i64).into()
 }
 
-/// The rank of `value` in `ranked` (as [`ranked`] computes it in SQL).
+/// The rank of `value` in `ranked` (as [`rank_key`] computes it in SQL).
 pub fn rank_of<V: PartialEq>(ranked: &[V], value: &V) -> Option<KeyValue> {
     let rank = ranked
         .iter()
         .position(|v| v == value)
         .unwrap_or(ranked.len());
     Some(KeyValue::Int(rank as i64))
+}
+
+/// A list's order: one of its fields, either way; creation breaks ties.
+#[derive(Debug, Clone, Copy)]
+pub struct Order<F> {
+    /// By what.
+    pub field: F,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// A kind of row that lists can be ordered by fields of.
+pub trait Orderable: Sized {
+    /// The fields it can be ordered by.
+    type Field: Copy;
+    /// The key of an order; `None` for creation order ascending (by id).
+    fn key(order: Order<Self::Field>) -> Option<SortKey<Self>>;
+}
+
+/// [`paginate`], or [`paginate_sorted`] when an order is given.
+pub async fn paginate_in<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    id_column: E::Column,
+    order: Option<&SortKey<E::Model>>,
+    request: &PageRequest,
+) -> Result<Page<E::Model>> {
+    match order {
+        Some(key) => paginate_sorted(db, select, id_column, key, request).await,
+        None => paginate(db, select, id_column, request).await,
+    }
+}
+
+/// A key on a column, as stored (times, text).
+pub fn column_key<C: ColumnTrait, M>(
+    column: C,
+    of: fn(&M) -> Option<KeyValue>,
+    descending: bool,
+) -> SortKey<M> {
+    SortKey {
+        expr: Expr::col(column),
+        of,
+        descending,
+    }
 }

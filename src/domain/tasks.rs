@@ -6,89 +6,12 @@ use chrono::{DateTime, Utc};
 use entity::enums::{Role, TaskPriority, TaskStatus};
 use entity::ids::{BuildingId, TaskId, UserId};
 use entity::task;
-use sea_orm::sea_query::SimpleExpr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, IntoSimpleExpr, QueryFilter, Select};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, QueryFilter, Select};
 
-use super::pagination::{
-    KeyValue, Page, PageRequest, SortKey, paginate, paginate_sorted, rank_of, ranked,
-};
+use super::pagination::{Page, PageRequest, SortKey, paginate_in};
 use super::scope::{BuildingScope, in_org};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
-
-/// What a task list can be ordered by.
-#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "TaskOrderField")]
-pub enum TaskOrderField {
-    /// When it was created (the default).
-    CreatedAt,
-    /// LOW, NORMAL, HIGH, URGENT.
-    Priority,
-    /// When it is due; tasks without a due date last.
-    DueAt,
-    /// PENDING, ASSIGNED, IN_PROGRESS, BLOCKED, COMPLETED, CANCELLED.
-    Status,
-    /// When it last changed.
-    UpdatedAt,
-    /// Its title (the database's collation).
-    Title,
-}
-
-/// The order of a task list: a field, then creation as the tie-break.
-#[derive(Debug, Clone, Copy)]
-pub struct TaskOrder {
-    /// By what.
-    pub field: TaskOrderField,
-    /// Largest first.
-    pub descending: bool,
-}
-
-const PRIORITIES: [TaskPriority; 4] = [
-    TaskPriority::Low,
-    TaskPriority::Normal,
-    TaskPriority::High,
-    TaskPriority::Urgent,
-];
-const STATUSES: [TaskStatus; 6] = [
-    TaskStatus::Pending,
-    TaskStatus::Assigned,
-    TaskStatus::InProgress,
-    TaskStatus::Blocked,
-    TaskStatus::Completed,
-    TaskStatus::Cancelled,
-];
-
-impl TaskOrder {
-    /// The sort key, or `None` for creation order ascending (by id).
-    pub fn key(&self) -> Option<SortKey<task::Model>> {
-        let (expr, of): (SimpleExpr, fn(&task::Model) -> Option<KeyValue>) = match self.field {
-            TaskOrderField::CreatedAt if !self.descending => return None,
-            TaskOrderField::CreatedAt => (task::Column::CreatedAt.into_simple_expr(), |t| {
-                Some(KeyValue::Time(t.created_at))
-            }),
-            TaskOrderField::Priority => (ranked(task::Column::Priority, &PRIORITIES), |t| {
-                rank_of(&PRIORITIES, &t.priority)
-            }),
-            TaskOrderField::Status => (ranked(task::Column::Status, &STATUSES), |t| {
-                rank_of(&STATUSES, &t.status)
-            }),
-            TaskOrderField::DueAt => (task::Column::DueAt.into_simple_expr(), |t| {
-                t.due_at.map(KeyValue::Time)
-            }),
-            TaskOrderField::UpdatedAt => (task::Column::UpdatedAt.into_simple_expr(), |t| {
-                Some(KeyValue::Time(t.updated_at))
-            }),
-            TaskOrderField::Title => (task::Column::Title.into_simple_expr(), |t| {
-                Some(KeyValue::Text(t.title.clone()))
-            }),
-        };
-        Some(SortKey {
-            expr,
-            of,
-            descending: self.descending,
-        })
-    }
-}
 
 /// Narrows a task list; every field is optional and they combine with AND.
 #[derive(Debug, Clone, Default)]
@@ -157,10 +80,7 @@ pub async fn list(
     if let Some(after) = filter.due_after {
         select = select.filter(task::Column::DueAt.gte(after));
     }
-    match order {
-        Some(key) => paginate_sorted(db, select, task::Column::Id, key, page).await,
-        None => paginate(db, select, task::Column::Id, page).await,
-    }
+    paginate_in(db, select, task::Column::Id, order, page).await
 }
 
 /// One visible task, or `NOT_FOUND`.

@@ -13,7 +13,7 @@ use sea_orm::{
     QuerySelect, Select, Set, SqlErr,
 };
 
-use super::pagination::{Page, PageRequest, paginate};
+use super::pagination::{Page, PageRequest, SortKey, paginate_in};
 use super::scope::{BuildingScope, in_org};
 use crate::auth::{Principal, password};
 use crate::error::{Error, Result};
@@ -54,13 +54,14 @@ pub async fn list(
     db: &impl ConnectionTrait,
     principal: &Principal,
     role: Option<Role>,
+    order: Option<&SortKey<user::Model>>,
     page: &PageRequest,
 ) -> Result<Page<user::Model>> {
     let mut select = visible(db, principal).await?;
     if let Some(role) = role {
         select = select.filter(user::Column::Role.eq(role));
     }
-    paginate(db, select, user::Column::Id, page).await
+    paginate_in(db, select, user::Column::Id, order, page).await
 }
 
 /// The ids of every user the caller may see.

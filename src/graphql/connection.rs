@@ -5,7 +5,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ObjectType, OutputType, SimpleObject};
 use uuid::Uuid;
 
-use crate::domain::pagination::{Page, encode_cursor};
+use crate::domain::pagination::{Page, SortKey, encode_cursor};
 
 /// A connection whose cursors are the items' ids; `F` adds fields to it.
 pub type IdConnection<N, F = SyncPosition> = Connection<String, N, F>;
@@ -30,6 +30,14 @@ pub fn from_page<M, N: OutputType, F: ObjectType>(
     node: impl Fn(M) -> N,
 ) -> IdConnection<N, F> {
     from_page_by(page, fields, |item| encode_cursor(id(item)), node)
+}
+
+/// The cursor of a row in the order of `key` (creation order without).
+pub fn cursor_in<M>(key: Option<&SortKey<M>>, id: impl Fn(&M) -> Uuid) -> impl Fn(&M) -> String {
+    move |row| match key {
+        Some(key) => key.cursor(row, id(row)),
+        None => encode_cursor(id(row)),
+    }
 }
 
 /// [`from_page`] for any order: `cursor` gives each item's cursor.

@@ -11,7 +11,11 @@ use entity::enums::{
 
 use crate::domain::compliance::{AlertFilter, InspectionFilter, ViolationFilter};
 use crate::domain::conflicts::ConflictFilter;
-use crate::domain::tasks::{TaskFilter, TaskOrder, TaskOrderField};
+use crate::domain::orders::{
+    AlertOrderField, InspectionOrderField, TaskOrderField, UserOrderField, ViolationOrderField,
+};
+use crate::domain::pagination::{Order, Orderable, SortKey};
+use crate::domain::tasks::TaskFilter;
 use crate::error::Error;
 
 /// Parses a GraphQL `ID` into a typed id, or `BAD_USER_INPUT`.
@@ -172,22 +176,28 @@ pub enum OrderDirection {
     Desc,
 }
 
-/// The order of `tasks`: a field, then creation (the tie-break keeps
-/// cursors valid as tasks change).
+/// The order of a list: one of its fields, either way; creation breaks
+/// ties, so cursors stay valid as rows change.
 #[derive(InputObject)]
-pub struct TaskOrderInput {
+#[graphql(concrete(name = "TaskOrderInput", params(TaskOrderField)))]
+#[graphql(concrete(name = "ViolationOrderInput", params(ViolationOrderField)))]
+#[graphql(concrete(name = "InspectionOrderInput", params(InspectionOrderField)))]
+#[graphql(concrete(name = "ComplianceAlertOrderInput", params(AlertOrderField)))]
+#[graphql(concrete(name = "UserOrderInput", params(UserOrderField)))]
+pub struct OrderInput<F: async_graphql::InputType> {
     /// By what.
-    pub field: TaskOrderField,
+    pub field: F,
     /// Which way (ASC by default).
     #[graphql(default)]
     pub direction: OrderDirection,
 }
 
-impl From<TaskOrderInput> for TaskOrder {
-    fn from(input: TaskOrderInput) -> Self {
-        TaskOrder {
-            field: input.field,
-            descending: input.direction == OrderDirection::Desc,
-        }
+impl<F: async_graphql::InputType + Copy> OrderInput<F> {
+    /// The sort key of a kind of row, or `None` for creation order.
+    pub fn key<M: Orderable<Field = F>>(&self) -> Option<SortKey<M>> {
+        M::key(Order {
+            field: self.field,
+            descending: self.direction == OrderDirection::Desc,
+        })
     }
 }

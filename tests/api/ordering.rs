@@ -1,6 +1,7 @@
-//! Lists in the order screens need: `orderBy` on tasks, by rank for enums,
-//! by time with undated tasks last, the id breaking ties; paging through any
-//! order with its cursors misses and repeats nothing.
+//! Lists in the order screens need: `orderBy` on tasks, violations,
+//! inspections, alerts and users, by rank for enums, by time with undated
+//! rows last, the id breaking ties; paging through any order with its
+//! cursors misses and repeats nothing.
 
 use serde_json::{Value, json};
 
@@ -164,4 +165,112 @@ async fn tasks_page_in_any_order_without_gap_or_repeat(backend: Backend) {
     assert_eq!(bad.error_code(), Some("BAD_USER_INPUT"), "{:?}", bad.body);
 }
 
-crate::on_both_backends!(tasks_page_in_any_order_without_gap_or_repeat);
+/// Every ordered list pages through each of its orders two at a time to
+/// the same list as one page, enums in rank order.
+async fn every_ordered_list_pages_without_gap_or_repeat(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lists: [(&str, &str, &str, &[&str]); 4] = [
+        (
+            "violations",
+            "ViolationOrderInput",
+            "severity status",
+            &[
+                "SEVERITY",
+                "STATUS",
+                "ISSUED_AT",
+                "DUE_AT",
+                "UPDATED_AT",
+                "CREATED_AT",
+            ],
+        ),
+        (
+            "inspections",
+            "InspectionOrderInput",
+            "result",
+            &["SCHEDULED_FOR", "RESULT", "UPDATED_AT", "CREATED_AT"],
+        ),
+        (
+            "complianceAlerts",
+            "ComplianceAlertOrderInput",
+            "severity",
+            &["SEVERITY", "UPDATED_AT", "CREATED_AT"],
+        ),
+        (
+            "users",
+            "UserOrderInput",
+            "name",
+            &["NAME", "UPDATED_AT", "CREATED_AT"],
+        ),
+    ];
+    let ranks: [(&str, &str, &[&str]); 4] = [
+        (
+            "violations",
+            "severity",
+            &["LOW", "MEDIUM", "HIGH", "CRITICAL"],
+        ),
+        ("violations", "status", &["OPEN", "RESOLVED", "DISMISSED"]),
+        ("inspections", "result", &["PENDING", "PASSED", "FAILED"]),
+        (
+            "complianceAlerts",
+            "severity",
+            &["INFO", "WARNING", "CRITICAL"],
+        ),
+    ];
+    for (list, input, fields, orders) in lists {
+        let query = format!(
+            "query($o: {input}, $first: Int, $after: String) {{ {list}(orderBy: $o, first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} edges {{ node {{ id {fields} }} }} }} }}"
+        );
+        for field in orders {
+            for direction in ["ASC", "DESC"] {
+                let order = json!({ "field": field, "direction": direction });
+                let read = |first: i64, after: Option<String>| {
+                    let (app, query, order) = (&app, &query, &order);
+                    async move {
+                        let answer = app
+                            .graphql(
+                                Some(&app.admin()),
+                                query,
+                                json!({ "o": order, "first": first, "after": after }),
+                            )
+                            .await;
+                        let info = answer.ok()[list]["pageInfo"].clone();
+                        let next = (info["hasNextPage"] == true)
+                            .then(|| info["endCursor"].as_str().unwrap().to_owned());
+                        (answer.nodes(list), next)
+                    }
+                };
+                let (all, _) = read(100, None).await;
+                assert!(all.len() >= 2, "{list}: {all:?}");
+                let mut walked = Vec::new();
+                let mut after = None;
+                loop {
+                    let (nodes, next) = read(2, after).await;
+                    walked.extend(nodes);
+                    match next {
+                        Some(cursor) => after = Some(cursor),
+                        None => break,
+                    }
+                }
+                assert_eq!(walked, all, "{list} by {field} {direction}");
+                for (ranked_list, ranked_field, ranked) in ranks {
+                    if ranked_list != list || !field.eq_ignore_ascii_case(ranked_field) {
+                        continue;
+                    }
+                    let order: Vec<usize> =
+                        all.iter().map(|n| rank(&n[ranked_field], ranked)).collect();
+                    let mut sorted = order.clone();
+                    sorted.sort();
+                    if direction == "DESC" {
+                        sorted.reverse();
+                    }
+                    assert_eq!(order, sorted, "{list} by {field} {direction}");
+                }
+            }
+        }
+    }
+}
+
+crate::on_both_backends!(
+    tasks_page_in_any_order_without_gap_or_repeat,
+    every_ordered_list_pages_without_gap_or_repeat,
+);

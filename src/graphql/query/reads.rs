@@ -7,16 +7,17 @@ use chrono::{DateTime, Utc};
 use entity::enums::{EntityType, Role};
 
 use crate::changelog;
-use crate::domain::pagination::encode_cursor;
-use crate::domain::tasks::TaskOrder;
+use crate::domain::orders::{
+    AlertOrderField, InspectionOrderField, TaskOrderField, UserOrderField, ViolationOrderField,
+};
 use crate::domain::{
     buildings, compliance, history, lookup, organizations, performance, tasks, users, workers,
 };
 use crate::error::Error;
-use crate::graphql::connection::{IdConnection, SyncPosition, from_page, from_page_by};
+use crate::graphql::connection::{IdConnection, SyncPosition, cursor_in, from_page, from_page_by};
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs::{
-    ComplianceAlertFilterInput, InspectionFilterInput, TaskFilterInput, TaskOrderInput,
+    ComplianceAlertFilterInput, InspectionFilterInput, OrderInput, TaskFilterInput,
     ViolationFilterInput, parse_id,
 };
 use crate::graphql::objects::building::Building;
@@ -84,22 +85,19 @@ impl ReadQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<TaskFilterInput>,
-        order_by: Option<TaskOrderInput>,
+        order_by: Option<OrderInput<TaskOrderField>>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<Task>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
-        let key = order_by.and_then(|order| TaskOrder::from(order).key());
+        let key = order_by.and_then(|order| order.key());
         let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
         let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
             tasks::list(db, principal, &filter, key.as_ref(), &page).await
         })
         .await?;
-        let cursor = |t: &entity::task::Model| match &key {
-            Some(key) => key.cursor(t, t.id.into_uuid()),
-            None => encode_cursor(t.id.into_uuid()),
-        };
+        let cursor = cursor_in(key.as_ref(), |t: &entity::task::Model| t.id.into_uuid());
         Ok(from_page_by(
             page,
             SyncPosition { sync_cursor },
@@ -122,19 +120,22 @@ impl ReadQuery {
         &self,
         ctx: &Context<'_>,
         role: Option<Role>,
+        order_by: Option<OrderInput<UserOrderField>>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<User>> {
         let state = ctx.state()?;
+        let key = order_by.and_then(|order| order.key());
         let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
         let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
-            users::list(db, principal, role, &page).await
+            users::list(db, principal, role, key.as_ref(), &page).await
         })
         .await?;
-        Ok(from_page(
+        let cursor = cursor_in(key.as_ref(), |u: &entity::user::Model| u.id.into_uuid());
+        Ok(from_page_by(
             page,
             SyncPosition { sync_cursor },
-            |u| u.id.into_uuid(),
+            cursor,
             User::from,
         ))
     }
@@ -220,20 +221,25 @@ impl ReadQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<ViolationFilterInput>,
+        order_by: Option<OrderInput<ViolationOrderField>>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<Violation>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
+        let key = order_by.and_then(|order| order.key());
         let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
         let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
-            compliance::violations(db, principal, &filter, &page).await
+            compliance::violations(db, principal, &filter, key.as_ref(), &page).await
         })
         .await?;
-        Ok(from_page(
+        let cursor = cursor_in(key.as_ref(), |v: &entity::violation::Model| {
+            v.id.into_uuid()
+        });
+        Ok(from_page_by(
             page,
             SyncPosition { sync_cursor },
-            |v| v.id.into_uuid(),
+            cursor,
             Violation,
         ))
     }
@@ -243,20 +249,25 @@ impl ReadQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<InspectionFilterInput>,
+        order_by: Option<OrderInput<InspectionOrderField>>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<Inspection>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
+        let key = order_by.and_then(|order| order.key());
         let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
         let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
-            compliance::inspections(db, principal, &filter, &page).await
+            compliance::inspections(db, principal, &filter, key.as_ref(), &page).await
         })
         .await?;
-        Ok(from_page(
+        let cursor = cursor_in(key.as_ref(), |i: &entity::inspection::Model| {
+            i.id.into_uuid()
+        });
+        Ok(from_page_by(
             page,
             SyncPosition { sync_cursor },
-            |i| i.id.into_uuid(),
+            cursor,
             Inspection,
         ))
     }
@@ -266,20 +277,25 @@ impl ReadQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<ComplianceAlertFilterInput>,
+        order_by: Option<OrderInput<AlertOrderField>>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<ComplianceAlert>> {
         let state = ctx.state()?;
         let filter = filter.unwrap_or_default().try_into()?;
+        let key = order_by.and_then(|order| order.key());
         let (principal, page) = (ctx.principal()?, ctx.page(first, after)?);
         let (page, sync_cursor) = changelog::read_at_cursor(&state.db, async |db| {
-            compliance::alerts(db, principal, &filter, &page).await
+            compliance::alerts(db, principal, &filter, key.as_ref(), &page).await
         })
         .await?;
-        Ok(from_page(
+        let cursor = cursor_in(key.as_ref(), |a: &entity::compliance_alert::Model| {
+            a.id.into_uuid()
+        });
+        Ok(from_page_by(
             page,
             SyncPosition { sync_cursor },
-            |a| a.id.into_uuid(),
+            cursor,
             ComplianceAlert,
         ))
     }
