@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::change;
 use entity::enums::{ChangeOp, EntityType};
 use entity::ids::UserId;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -15,6 +15,9 @@ use super::pagination::{Page, PageRequest};
 use super::visibility::View;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
+
+/// Versions read back at a time.
+const BATCH: u64 = 200;
 
 /// One version of an entity.
 #[derive(Debug, Clone)]
@@ -49,35 +52,51 @@ pub async fn versions(
         Some(cursor) => Some(decode(cursor)?),
         None => None,
     };
-    let rows = change::Entity::find()
-        .filter(change::Column::OrgId.eq(principal.org_id))
-        .filter(change::Column::EntityType.eq(entity_type))
-        .filter(change::Column::EntityId.eq(entity_id))
-        .order_by_desc(change::Column::Version)
-        .all(db)
-        .await?;
+    let of_entity = || {
+        change::Entity::find()
+            .filter(change::Column::OrgId.eq(principal.org_id))
+            .filter(change::Column::EntityType.eq(entity_type))
+            .filter(change::Column::EntityId.eq(entity_id))
+            .order_by_desc(change::Column::Version)
+    };
+    let newest = of_entity().one(db).await?;
     let view = View::of(db, principal).await?;
-    let visible_now = rows.first().is_some_and(|newest| {
+    let visible_now = newest.is_some_and(|newest| {
         principal.is_admin()
             || (newest.op != ChangeOp::Deleted && view.sees(&newest.snapshot, entity_type))
     });
     if !visible_now {
         return Err(Error::NotFound("entity"));
     }
-    let mut items: Vec<Version> = rows
-        .into_iter()
-        .filter(|row| below.is_none_or(|below| row.version < below))
-        .filter(|row| view.sees(&row.snapshot, entity_type) && !view.blind_to(row))
-        .take(size + 1)
-        .map(|row| Version {
-            version: row.version,
-            op: row.op,
-            changed_fields: serde_json::from_value(row.changed_fields).unwrap_or_default(),
-            actor: row.actor_id,
-            at: row.created_at,
-            snapshot: view.redact(entity_type, row.snapshot),
-        })
-        .collect();
+    // A batch at a time until the page is full: versions the caller could
+    // not see are skipped, and a long history (a status with weeks of
+    // location reports) is never read whole.
+    let mut items: Vec<Version> = Vec::with_capacity(size + 1);
+    let mut next_below = below;
+    while items.len() <= size {
+        let mut select = of_entity();
+        if let Some(below) = next_below {
+            select = select.filter(change::Column::Version.lt(below));
+        }
+        let rows = select.limit(BATCH).all(db).await?;
+        let exhausted = (rows.len() as u64) < BATCH;
+        next_below = rows.last().map(|row| row.version).or(next_below);
+        items.extend(
+            rows.into_iter()
+                .filter(|row| view.sees(&row.snapshot, entity_type) && !view.blind_to(row))
+                .map(|row| Version {
+                    version: row.version,
+                    op: row.op,
+                    changed_fields: serde_json::from_value(row.changed_fields).unwrap_or_default(),
+                    actor: row.actor_id,
+                    at: row.created_at,
+                    snapshot: view.redact(entity_type, row.snapshot),
+                }),
+        );
+        if exhausted {
+            break;
+        }
+    }
     let has_next_page = items.len() > size;
     items.truncate(size);
     Ok(Page {

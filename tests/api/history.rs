@@ -178,7 +178,96 @@ async fn history_follows_the_callers_view(backend: Backend) {
     assert_eq!(admin[0]["op"], "DELETED", "{admin:?}");
 }
 
+/// A history longer than one read of the log pages through whole: every
+/// version once, newest first, for a client who skips none of them.
+async fn a_long_history_pages_through_every_version(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let task = app.task_in(0, "IN_PROGRESS").await;
+    for n in 0..230 {
+        app.graphql(
+            Some(&app.admin()),
+            crate::helpers::PROGRESS,
+            json!({ "id": task, "p": n % 99 + 1 }),
+        )
+        .await
+        .ok();
+    }
+    let mut versions = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = history(&app, &app.client(1), "TASK", &task, 50, after.as_deref()).await;
+        let history = page.ok()["history"].clone();
+        versions.extend(
+            history["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["version"].as_i64().unwrap()),
+        );
+        if history["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = history["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    let newest = versions[0];
+    assert!(newest > 230, "{newest}");
+    assert_eq!(versions, (1..=newest).rev().collect::<Vec<_>>());
+
+    // A client skips a worker's location-only versions: hundreds of them
+    // between the ones they see, read past batch after batch.
+    let worker = app.demo.workers[0].to_string();
+    for n in 0..230 {
+        app.graphql(
+            Some(&app.worker(1)),
+            "mutation($lat: Float!) { reportLocation(latitude: $lat, longitude: -74.0) { version } }",
+            json!({ "lat": 40.0 + f64::from(n) / 1000.0 }),
+        )
+        .await
+        .ok();
+    }
+    let walk = |token: String| {
+        let (app, worker) = (&app, &worker);
+        async move {
+            let mut seen = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = history(app, &token, "WORKER_STATUS", worker, 5, after.as_deref()).await;
+                let history = page.ok()["history"].clone();
+                seen.extend(
+                    history["edges"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e["node"].clone()),
+                );
+                if history["pageInfo"]["hasNextPage"] == false {
+                    return seen;
+                }
+                after = history["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+            }
+        }
+    };
+    let everything = walk(app.admin()).await;
+    let expected: Vec<Value> = everything
+        .iter()
+        .filter(|v| v["changedFields"] != json!(["location"]))
+        .map(|v| v["version"].clone())
+        .collect();
+    let theirs: Vec<Value> = walk(app.client(1))
+        .await
+        .iter()
+        .map(|v| v["version"].clone())
+        .collect();
+    assert!(
+        everything.len() > 230 && !theirs.is_empty(),
+        "{}",
+        everything.len()
+    );
+    assert_eq!(theirs, expected);
+}
+
 crate::on_both_backends!(
+    a_long_history_pages_through_every_version,
     versions_page_newest_first_and_feed_a_revert,
     history_follows_the_callers_view,
 );
