@@ -15,37 +15,13 @@ import { getMainDefinition } from '@apollo/client/utilities/index.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-const base = process.argv[2]?.replace(/\/+$/, '');
-if (!base || !/^https?:\/\//.test(base)) {
-  console.error('usage: node cache.mjs http://127.0.0.1:PORT');
-  process.exit(2);
-}
-const httpUrl = `${base}/graphql`;
-const wsUrl = `${base.replace(/^http/, 'ws')}/graphql/ws`;
+import { check, gqlHttp, run, server, sleep } from './harness.mjs';
+
+const { httpUrl, wsUrl } = server('cache.mjs');
 const WAIT_MS = 10_000;
-
-let passed = 0;
-let failed = 0;
-function check(ok, name, detail = '') {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` -- ${detail}` : ''}`);
-  return ok;
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function gqlHttp(query, variables, token) {
-  const response = await fetch(httpUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
+const post = (query, variables, token) => gqlHttp(httpUrl, query, variables, token);
 const login = async (email) =>
-  (await gqlHttp('mutation ($e: String!) { login(email: $e, password: "demo") { accessToken } }', { e: email })).login
+  (await post('mutation ($e: String!) { login(email: $e, password: "demo") { accessToken } }', { e: email })).login
     .accessToken;
 
 // --- README "Apollo's cache": the client, as documented. ---
@@ -137,16 +113,16 @@ async function main() {
   // A task's progress, written by someone else.
   const task = first.tasks.edges.map((e) => e.node).find((t) => t.status === 'IN_PROGRESS');
   const progress = task.progress === 77 ? 78 : 77;
-  await gqlHttp('mutation ($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { version } }', { id: task.id, p: progress }, adminToken);
+  await post('mutation ($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { version } }', { id: task.id, p: progress }, adminToken);
   await until('a task on screen shows the new progress', (d) => d.tasks.edges.some((e) => e.node.id === task.id && e.node.progress === progress));
 
   // A worker goes on break: the status shown in the list changes, keyed by its id.
-  const worker1 = (await gqlHttp('{ me { id } }', {}, workerToken)).me.id;
+  const worker1 = (await post('{ me { id } }', {}, workerToken)).me.id;
   check(
     first.workerStatusList.nodes.some((s) => s.id === worker1 && s.status === 'ON_DUTY'),
     "worker1's status is on screen, keyed by the worker's id",
   );
-  await gqlHttp('mutation { setWorkerStatus(status: ON_BREAK) { version } }', {}, workerToken);
+  await post('mutation { setWorkerStatus(status: ON_BREAK) { version } }', {}, workerToken);
   await until("worker1's status on screen shows the break", (d) =>
     d.workerStatusList.nodes.some((s) => s.id === worker1 && s.status === 'ON_BREAK'),
   );
@@ -154,12 +130,12 @@ async function main() {
   // A violation's severity.
   const violation = first.violations.edges[0].node;
   const severity = violation.severity === 'CRITICAL' ? 'LOW' : 'CRITICAL';
-  await gqlHttp('mutation ($id: ID!, $s: ViolationSeverity!) { updateViolation(id: $id, patch: { severity: $s }) { version } }', { id: violation.id, s: severity }, adminToken);
+  await post('mutation ($id: ID!, $s: ViolationSeverity!) { updateViolation(id: $id, patch: { severity: $s }) { version } }', { id: violation.id, s: severity }, adminToken);
   await until('a violation on screen shows the new severity', (d) => d.violations.edges.some((e) => e.node.id === violation.id && e.node.severity === severity));
 
   // A deleted task leaves the list (tombstone → evict + gc).
   const gone = first.tasks.edges.map((e) => e.node).find((t) => t.id !== task.id);
-  await gqlHttp('mutation ($id: ID!) { deleteTask(id: $id) { version } }', { id: gone.id }, adminToken);
+  await post('mutation ($id: ID!) { deleteTask(id: $id) { version } }', { id: gone.id }, adminToken);
   await until('a deleted task leaves the list on screen', (d) => !d.tasks.edges.some((e) => e.node.id === gone.id));
   check(
     latest.tasks.edges.length === first.tasks.edges.length - 1,
@@ -173,16 +149,4 @@ async function main() {
   client.stop();
 }
 
-const timer = setTimeout(() => {
-  check(false, 'finished within 60 s', 'hard timeout');
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(1);
-}, 60_000);
-try {
-  await main();
-} catch (err) {
-  check(false, 'script ran to the end', err?.stack ?? String(err));
-}
-clearTimeout(timer);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+await run(main, 60_000);

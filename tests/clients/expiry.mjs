@@ -20,39 +20,14 @@ import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-const base = process.argv[2]?.replace(/\/+$/, '');
-if (!base || !/^https?:\/\//.test(base)) {
-  console.error('usage: node expiry.mjs http://127.0.0.1:PORT');
-  process.exit(2);
-}
-const httpUrl = `${base}/graphql`;
-const wsUrl = `${base.replace(/^http/, 'ws')}/graphql/ws`;
+import { check, gqlHttp, run, server, sleep } from './harness.mjs';
 
+const { httpUrl, wsUrl } = server('expiry.mjs');
 const WRITE_SECONDS = 15;
 const WRITE_EVERY_MS = 50;
 const CATCH_UP_MS = 20_000;
 const HARD_TIMEOUT_MS = 90_000;
-
-let passed = 0;
-let failed = 0;
-function check(ok, name, detail = '') {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` -- ${detail}` : ''}`);
-  return ok;
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function gqlHttp(query, variables, token) {
-  const response = await fetch(httpUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
+const post = (query, variables, token) => gqlHttp(httpUrl, query, variables, token);
 
 // ---------------------------------------------------------------------------
 // The recipe, as README "Token expiry and reconnects" gives it.
@@ -117,9 +92,9 @@ class ResumingWsLink extends ApolloLink {
 
 const SESSION = 'accessToken accessTokenExpiresAt refreshToken';
 const login = async (email) =>
-  (await gqlHttp(`mutation ($e: String!) { login(email: $e, password: "demo") { ${SESSION} } }`, { e: email })).login;
+  (await post(`mutation ($e: String!) { login(email: $e, password: "demo") { ${SESSION} } }`, { e: email })).login;
 const refresh = async (token) =>
-  (await gqlHttp(`mutation ($t: String!) { refreshSession(refreshToken: $t) { ${SESSION} } }`, { t: token }))
+  (await post(`mutation ($t: String!) { refreshSession(refreshToken: $t) { ${SESSION} } }`, { t: token }))
     .refreshSession;
 
 const TASK_CHANGED = gql`
@@ -153,7 +128,7 @@ async function main() {
   const apollo = new ApolloClient({ link: new ResumingWsLink(wsClient), cache: new InMemoryCache() });
 
   // The list, then the feed from exactly where it stands.
-  const list = await gqlHttp(
+  const list = await post(
     '{ tasks(first: 100, filter: { status: [IN_PROGRESS] }) { syncCursor edges { node { id version } } } }',
     {},
     await freshAccessToken(),
@@ -177,7 +152,7 @@ async function main() {
   for (let n = 0; Date.now() < until; n++) {
     const id = ids[n % ids.length];
     try {
-      const data = await gqlHttp(
+      const data = await post(
         'mutation ($id: ID!, $p: Int!) { updateTaskProgress(id: $id, progress: $p) { outcome version } }',
         { id, p: (n % 98) + 1 },
         await freshAccessToken(),
@@ -218,16 +193,4 @@ async function main() {
   apollo.stop();
 }
 
-const timer = setTimeout(() => {
-  check(false, `finished within ${HARD_TIMEOUT_MS / 1000} s`, 'hard timeout');
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(1);
-}, HARD_TIMEOUT_MS);
-try {
-  await main();
-} catch (err) {
-  check(false, 'script ran to the end', err?.stack ?? String(err));
-}
-clearTimeout(timer);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+await run(main, HARD_TIMEOUT_MS);
